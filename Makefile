@@ -1,0 +1,96 @@
+# DaxVM testbed: one entry point. `make help` lists the targets.
+# Variables: DEBUG=1 (debug kernel lane), PROVIDER=libvirt|qemu, CMD='...'
+# (for boot), V=1 (verbose).
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+export BUILD
+
+ifeq ($(V),1)
+Q :=
+ANSIBLE_V := -v
+else
+Q := @
+ANSIBLE_V :=
+endif
+
+ifeq ($(DEBUG),1)
+VARIANT := debug
+QEMU_FLAGS := --debug
+else
+VARIANT :=
+QEMU_FLAGS :=
+endif
+
+PROVIDER ?= $(shell python3 scripts/config.py vm_provider 2>/dev/null || echo libvirt)
+PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE_V) \
+	-i $(TOP)/ansible/inventories/emulated -e vm_provider=$(PROVIDER) \
+	-e kernel_variant=$(VARIANT)
+
+.PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
+	boot test test-host test-guest bench figures lint clean
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## deps           install the Debian packages the host needs (root)
+deps:
+	$(Q)scripts/deps.sh
+
+## kernel         fetch linux-source-6.1, apply kernel-patches/, build (DEBUG=1: debug variant)
+kernel: deps
+	$(Q)scripts/kernel.sh build $(VARIANT)
+
+## kernel-export  write the commits of build/linux back to kernel-patches/
+kernel-export:
+	$(Q)scripts/kernel.sh export
+
+## initramfs      the quick-loop initramfs (busybox, ndctl, mkfs)
+initramfs: $(BUILD)/initramfs.cpio.gz
+$(BUILD)/initramfs.cpio.gz: guest-image/build-initramfs.sh guest-image/quick-init.sh
+	$(Q)guest-image/build-initramfs.sh $@
+
+## image          the Debian 12 guest disk image (rebuilt when its inputs change)
+image: deps
+	$(Q)guest-image/build-image.sh >/dev/null
+
+## guest-bin      userlib, tests and benchmarks built for the guest (build/guest-bin)
+guest-bin: kernel
+	$(Q)scripts/guest-bin.sh $(VARIANT)
+
+## boot           quick loop: boot the built kernel, run CMD='...' in an initramfs, power off
+boot: kernel initramfs guest-bin
+	$(Q)scripts/qemu.sh $(QEMU_FLAGS) boot '$(or $(CMD),uname -a)'
+
+## vm             build everything, start the VM and provision it with Ansible
+vm: kernel image guest-bin
+	$(Q)$(PLAYBOOK) ansible/site.yml
+
+## vm-stop        shut the VM down (its NVDIMM files are kept)
+vm-stop:
+	$(Q)$(PLAYBOOK) ansible/vm-stop.yml
+
+## ssh            log into the VM
+ssh:
+	$(Q)scripts/ssh.sh
+
+## test           host unit tests, then the in-guest suite (starts the VM if needed)
+test: test-host test-guest
+	$(Q)scripts/summary.sh $(BUILD)/results/host.json $(BUILD)/results/guest$(VARIANT:%=-%).json
+
+test-host: deps
+	$(Q)scripts/test-host.sh
+
+test-guest: vm
+	$(Q)$(PLAYBOOK) ansible/test.yml
+
+## lint           shellcheck-free checks we can run here: ansible-lint, checkpatch
+lint:
+	$(Q)cd ansible && ansible-lint -q
+	$(Q)scripts/checkpatch.sh
+
+## clean          remove build/ outputs except the downloads and NVDIMM files
+clean:
+	$(Q)-scripts/qemu.sh stop
+	$(Q)rm -rf $(BUILD)/kernel $(BUILD)/kernel-debug $(BUILD)/image $(BUILD)/guest-bin \
+		$(BUILD)/userlib $(BUILD)/initramfs.cpio.gz $(BUILD)/results

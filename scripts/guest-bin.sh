@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Build everything that runs inside the guest into build/guest-bin/:
+# our kselftest-style tests, the chosen subset of the kernel's own vm
+# selftests (from the same source tree, against its exported headers), the
+# suite runner and suite files. Static binaries, so the quick-loop
+# initramfs and the Debian guest run the same files.
+#
+#   guest-bin.sh [debug]
+source "$(dirname "$0")/lib.sh"
+
+variant=${1:-}
+KOBJ=$BUILD/kernel${variant:+-$variant}
+HDRS=$KOBJ/usr-headers/include
+OUT=$BUILD/guest-bin
+SRC=$BUILD/linux
+[ -d "$HDRS" ] || die "no kernel headers in ${HDRS#$TOP/}: run 'make kernel'"
+mkdir -p "$OUT/selftests-vm"
+
+CC=(ccache gcc -O2 -Wall -Werror -static -isystem "$HDRS")
+build_c() { # OUT SRC...
+	local out=$1
+	shift
+	if [ ! -x "$out" ] || [ -n "$(find "$@" "$HDRS" -newer "$out" -print -quit)" ]; then
+		"${CC[@]}" -o "$out" "$@" -lpthread -lrt
+	fi
+}
+
+for c in "$TOP"/tests/guest/*.c; do
+	build_c "$OUT/$(basename "$c" .c)" "$c"
+done
+install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
+install -m644 "$TOP"/tests/guest/*.list "$OUT/"
+
+# Kernel selftests: -Wall but not -Werror (their code, their warnings).
+ST=$SRC/tools/testing/selftests/vm
+grep -v '^#' "$TOP/tests/guest/selftests-vm.list" | cut -f1 | sort -u | while read -r t; do
+	[ -n "$t" ] || continue
+	extra=()
+	grep -q 'vm_util.h' "$ST/$t.c" && extra+=("$ST/vm_util.c")
+	out=$OUT/selftests-vm/$t
+	if [ ! -x "$out" ] || [ "$ST/$t.c" -nt "$out" ] || [ -n "$(find "$HDRS" -newer "$out" -print -quit)" ]; then
+		ccache gcc -O2 -Wall -static -isystem "$HDRS" -I "$SRC/tools/testing/selftests" \
+			-o "$out" "$ST/$t.c" "${extra[@]}" -lrt -lpthread 2>"$out.build.log" ||
+			die "building selftest $t failed: ${out#$TOP/}.build.log"
+	fi
+done
+echo "${variant:-normal}" >"$OUT/.variant"

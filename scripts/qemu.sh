@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# QEMU front end of the testbed. Arguments are built as a list so that
+# --dry-run can print exactly what would run.
+#
+#   qemu.sh [--dry-run] [--debug] boot CMD...   quick loop: initramfs, run CMD, power off
+#   qemu.sh [--dry-run] [--debug] start         the guest image in the background, ssh forwarded
+#   qemu.sh stop | status
+#   qemu.sh accel                               print kvm or tcg (probed once per host boot)
+source "$(dirname "$0")/lib.sh"
+
+DRY=0
+VARIANT=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dry-run) DRY=1 ;;
+	--debug) VARIANT=-debug ;;
+	*) break ;;
+	esac
+	shift
+done
+
+KDIR=$BUILD/kernel$VARIANT
+KERNEL=$KDIR/arch/x86/boot/bzImage
+RUN=$BUILD/run
+mkdir -p "$RUN"
+
+QEMU=${QEMU:-qemu-system-x86_64}
+command -v "$QEMU" >/dev/null || die "$QEMU not found: install qemu-system-x86 (make deps)"
+
+# KVM is used only if a guest really boots with it: /dev/kvm alone is not
+# proof (on some hosts KVM guests hang at boot). The answer is cached per
+# host boot.
+probe_accel() {
+	local cache=$BUILD/.accel boot_id
+	boot_id=$(cat /proc/sys/kernel/random/boot_id)
+	if [ -f "$cache" ] && [ "$(head -n1 "$cache")" = "$boot_id" ]; then
+		tail -n1 "$cache"
+		return
+	fi
+	local accel=tcg out
+	if [ -w /dev/kvm ] && [ -f "$KERNEL" ]; then
+		out=$(timeout 30 "$QEMU" -accel kvm -cpu host -m 256 -nodefaults -no-reboot \
+			-display none -serial stdio -kernel "$KERNEL" \
+			-append "console=ttyS0 panic=-1 rdinit=/nonexistent" 2>/dev/null || true)
+		# Without an initramfs the kernel panics on the missing root: reaching
+		# that far means KVM executes the guest.
+		grep -q "Kernel panic" <<<"$out" && accel=kvm
+	fi
+	printf '%s\n%s\n' "$boot_id" "$accel" >"$cache"
+	echo "$accel"
+}
+
+accel_args() {
+	local accel
+	accel=${ACCEL:-$(probe_accel)}
+	if [ "$accel" = kvm ]; then
+		ARGS+=(-accel kvm -cpu host)
+	else
+		[ -n "${ACCEL:-}" ] || echo "notice: KVM does not boot a guest here; using TCG (-cpu $(cfg vm_tcg_cpu))" >&2
+		ARGS+=(-accel tcg -cpu "$(cfg vm_tcg_cpu)")
+	fi
+}
+
+# One memory-backend-file + nvdimm device per configured NVDIMM. The files
+# persist; they are created sparse at the configured size and checked.
+nvdimm_args() {
+	local prefix=$1 line name size_mib file slots=0 total=0
+	while read -r line; do
+		eval "$line" # name=... size_mib=... fs=... mount=...
+		file=$BUILD/${prefix}${name}.img
+		if [ ! -e "$file" ]; then
+			need_space "$BUILD" 64 "the NVDIMM backing file $file"
+			truncate -s "${size_mib}M" "$file"
+		fi
+		check_backing "$file" "$size_mib"
+		ARGS+=(-object "memory-backend-file,id=mem-$name,share=on,mem-path=$file,size=${size_mib}M,align=2M"
+			-device "nvdimm,id=nv-$name,memdev=mem-$name")
+		slots=$((slots + 1))
+		total=$((total + size_mib))
+	done < <(cfg nvdimms)
+	MAXMEM=$((MEM + total + 1024))
+	SLOTS=$((slots + 1))
+}
+
+check_backing() { # FILE SIZE_MIB
+	local bytes want=$(($2 * 1024 * 1024))
+	bytes=$(stat -c %s "$1")
+	[ $(($2 % 128)) -eq 0 ] ||
+		die "NVDIMM size ${2} MiB is not a multiple of 128 MiB (nvdimms in ansible/group_vars/all.yml)"
+	[ "$bytes" -ge "$want" ] ||
+		die "NVDIMM backing file $1 is too small: $bytes bytes, need $want"
+	[ $((bytes % (2 * 1024 * 1024))) -eq 0 ] ||
+		die "NVDIMM backing file $1 is not 2 MiB aligned in size ($bytes bytes)"
+}
+
+port_free() {
+	python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+
+base_args() {
+	MEM=$(cfg vm_memory_mib)
+	ARGS=("$QEMU" -nodefaults -no-user-config -display none)
+	accel_args
+	nvdimm_args "$1"
+	ARGS+=(-machine pc,nvdimm=on -m "${MEM}M,slots=$SLOTS,maxmem=${MAXMEM}M"
+		-smp "$(cfg vm_cpus)" -kernel "$KERNEL")
+}
+
+run_or_print() {
+	if [ $DRY = 1 ]; then
+		printf '%q ' "${ARGS[@]}"
+		echo
+		exit 0
+	fi
+}
+
+[ -f "$KERNEL" ] || [ "${1:-}" = stop ] || [ "${1:-}" = status ] ||
+	die "no kernel at ${KERNEL#$TOP/}: run 'make kernel${VARIANT:+ DEBUG=1}'"
+
+cmd_boot() {
+	local extra base=$BUILD/initramfs.cpio.gz log=$RUN/boot$VARIANT.log
+	[ $# -gt 0 ] || die "usage: qemu.sh boot CMD..."
+	[ -f "$base" ] || die "no initramfs: run 'make initramfs'"
+	extra=$RUN/boot-extra.cpio.gz
+	local stage
+	stage=$(mktemp -d)
+	mkdir -p "$stage/tests"
+	printf '%s\n' "$*" >"$stage/run-cmd.sh"
+	[ -d "$BUILD/guest-bin" ] && cp -a "$BUILD/guest-bin/." "$stage/tests/"
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$extra"
+	rm -rf "$stage"
+	cat "$base" "$extra" >"$RUN/boot-initrd.cpio.gz"
+	# The quick loop has its own NVDIMM files: the VM may hold the others.
+	base_args boot-
+	ARGS+=(-no-reboot -serial stdio -initrd "$RUN/boot-initrd.cpio.gz"
+		-append "console=ttyS0 panic=-1 oops=panic quiet ${BOOT_APPEND:-}")
+	run_or_print
+	timeout "${BOOT_TIMEOUT:-600}" "${ARGS[@]}" </dev/null 2>&1 | tee "$log" |
+		sed -n '/=== DAXVM-BEGIN/,/=== DAXVM-EXIT/p' | sed '1d;$d'
+	local rc
+	rc=$(sed -n 's/.*=== DAXVM-EXIT=\([0-9]*\).*/\1/p' "$log" | tr -d '\r')
+	[ -n "$rc" ] || die "the guest did not finish the command (console log: ${log#$TOP/})"
+	if grep -qE 'WARNING:|BUG:|KASAN|Oops|Kernel panic|possible recursive locking|lockdep|UBSAN' "$log"; then
+		grep -nE 'WARNING:|BUG:|KASAN|Oops|Kernel panic|lockdep|UBSAN' "$log" | head >&2
+		die "kernel splat during the run (console log: ${log#$TOP/})"
+	fi
+	return "$rc"
+}
+
+pidfile=$RUN/qemu.pid
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+cmd_start() {
+	local port image=$BUILD/image/rootfs.img console=$RUN/console.log
+	# A VM running another kernel build (or variant) is restarted, so tests
+	# always run on what was just built.
+	local want
+	want="$(stat -c '%n %Y' "$KERNEL")"
+	if running; then
+		if [ "$(cat "$RUN/vm.kernel" 2>/dev/null)" = "$want" ]; then
+			echo "VM already running (pid $(cat "$pidfile"))"
+			return 0
+		fi
+		log "kernel changed since the VM started: restarting it"
+		cmd_stop
+	fi
+	[ -f "$image" ] || die "no guest image: run 'make image'"
+	port=$(cfg vm_ssh_port)
+	port_free "$port" || die "loopback port $port is already in use: set vm_ssh_port in ansible/local.yml"
+	base_args ""
+	ARGS+=(-drive "file=$image,format=raw,if=virtio,cache=unsafe"
+		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:22"
+		-device virtio-net-pci,netdev=net0
+		-serial "file:$console" -daemonize -pidfile "$pidfile"
+		-append "console=ttyS0 root=/dev/vda rw net.ifnames=0 ${BOOT_APPEND:-}")
+	run_or_print
+	: >"$console"
+	"${ARGS[@]}"
+	echo "$want" >"$RUN/vm.kernel"
+	echo "VM started (pid $(cat "$pidfile")), console log: ${console#$TOP/}"
+}
+
+cmd_stop() {
+	if running; then
+		local pid
+		pid=$(cat "$pidfile")
+		# A clean guest shutdown keeps the root file system consistent;
+		# the NVDIMM contents are safe either way (shared file mapping).
+		timeout 10 "$TOP/scripts/ssh.sh" systemctl poweroff >/dev/null 2>&1 || true
+		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+		log "VM stopped"
+	fi
+	rm -f "$pidfile"
+}
+
+case ${1:-} in
+boot) shift; cmd_boot "$@" ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) running && echo running || echo stopped ;;
+accel) probe_accel ;;
+*) die "usage: qemu.sh [--dry-run] [--debug] boot CMD...|start|stop|status|accel" ;;
+esac

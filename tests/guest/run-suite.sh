@@ -1,0 +1,52 @@
+#!/bin/sh
+# In-guest test runner: runs each test of a suite file, fails a test on
+# any new kernel splat in dmesg, and writes results as JSON lines.
+# POSIX sh, so it runs both in the Debian guest and in the busybox initramfs.
+#
+#   run-suite.sh SUITE_FILE RESULTS.json [LOG_DIR]
+# SUITE_FILE lines: "name<TAB>command" ('#' comments). Exit code of a test:
+# 0 pass, 4 skip (kselftest's KSFT_SKIP), anything else fail.
+set -u
+SUITE=$1
+OUT=$2
+LOGS=${3:-/var/tmp/daxvm-logs}
+TIMEOUT=${TEST_TIMEOUT:-900}
+SPLAT='WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Call Trace:'
+mkdir -p "$LOGS"
+: >"$OUT"
+pass=0 fail=0 skip=0
+
+json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+
+grep -v '^#' "$SUITE" | grep -v '^[[:space:]]*$' >"$LOGS/.suite"
+while IFS='	' read -r name cmd; do
+	log=$LOGS/$name.log
+	before=$(dmesg | wc -l)
+	start=$(date +%s)
+	echo "--- $name"
+	timeout "$TIMEOUT" sh -c "$cmd" >"$log" 2>&1 </dev/null
+	rc=$?
+	secs=$(($(date +%s) - start))
+	if dmesg | tail -n +"$((before + 1))" | grep -E "$SPLAT" >"$log.splat"; then
+		status=fail
+		echo "kernel splat during $name:" >>"$log"
+		cat "$log.splat" >>"$log"
+	elif [ $rc -eq 0 ]; then
+		status=pass
+	elif [ $rc -eq 4 ]; then
+		status=skip
+	else
+		status=fail
+	fi
+	rm -f "$log.splat"
+	case $status in
+	pass) pass=$((pass + 1)) ;;
+	skip) skip=$((skip + 1)) ;;
+	fail) fail=$((fail + 1)); sed 's/^/    | /' "$log" | tail -n 30 ;;
+	esac
+	echo "    $status ($secs s, rc $rc)"
+	printf '{"name":"%s","status":"%s","rc":%d,"seconds":%d,"log":"%s"}\n' \
+		"$(json_str "$name")" "$status" "$rc" "$secs" "$(json_str "$log")" >>"$OUT"
+done <"$LOGS/.suite"
+echo "guest: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
