@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// daxvm.hpp - C++ interface of the DaxVM user library.
+#pragma once
+
+#include <daxvm/daxvm.h>
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace daxvm {
+
+// ---- Errors ---------------------------------------------------------------
+// Library conditions that have no errno of their own. Each also compares
+// equal to a close std::errc (e.g. not_dax == operation_not_supported).
+enum class errc {
+  kernel_lacks_daxvm = 1,  // no /proc/fs/daxvm/version
+  not_dax,                 // file is not on a DAX mount
+  empty_file,              // zero-length file cannot be mapped
+  unaligned_offset,        // offset is not a multiple of the page size
+  range_beyond_eof,        // offset/length reach past end of file
+  knob_unavailable,        // DaxVM present but this knob file is missing
+  bad_knob_value,          // knob content or requested value is not valid
+  knob_read_only,          // knob cannot be written
+};
+
+const std::error_category& category() noexcept;
+std::error_code make_error_code(errc e) noexcept;
+
+}  // namespace daxvm
+
+template <>
+struct std::is_error_code_enum<daxvm::errc> : std::true_type {};
+
+namespace daxvm {
+
+// A value or an error_code (std::expected is C++23).
+template <class T>
+class result {
+ public:
+  result(T value) : v_(std::move(value)) {}                      // NOLINT
+  result(std::error_code ec) : v_(ec) {}                         // NOLINT
+  result(errc e) : v_(make_error_code(e)) {}                     // NOLINT
+  result(std::errc e) : v_(std::make_error_code(e)) {}           // NOLINT
+
+  bool has_value() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+  // Throws std::system_error if there is no value.
+  T& value() & { check(); return std::get<0>(v_); }
+  const T& value() const& { check(); return std::get<0>(v_); }
+  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  // Empty error_code when a value is held.
+  std::error_code error() const noexcept {
+    return has_value() ? std::error_code{} : std::get<1>(v_);
+  }
+
+ private:
+  void check() const {
+    if (!has_value()) throw std::system_error(std::get<1>(v_));
+  }
+  std::variant<T, std::error_code> v_;
+};
+
+// ---- Contract constants (from daxvm.h) -------------------------------------
+inline constexpr int uapi_version = DAXVM_UAPI_VERSION;
+inline constexpr int map_daxvm = MAP_DAXVM;
+inline constexpr int map_batching = MAP_DAXVM_BATCHING;
+inline constexpr int map_ephemeral = MAP_DAXVM_EPHEMERAL;
+inline constexpr int map_no_msync = MAP_NO_MSYNC;
+
+// ---- Probe ----------------------------------------------------------------
+// DaxVM uapi version from <proc_root>/fs/daxvm/version, or
+// errc::kernel_lacks_daxvm. Syscall numbers alone prove nothing (reused
+// upstream), so this file is the only test.
+result<int> kernel_version(const std::filesystem::path& proc_root = "/proc");
+bool kernel_has_daxvm(const std::filesystem::path& proc_root = "/proc");
+
+struct file_probe {
+  bool dax_known = false;  // the file system reports STATX_ATTR_DAX at all
+  bool dax = false;        // the file is in DAX state
+  bool map_sync = false;   // a MAP_SHARED_VALIDATE|MAP_SYNC mapping works
+};
+result<file_probe> probe_file(const std::filesystem::path& path);
+result<file_probe> probe_fd(int fd);
+
+// ---- Mapping --------------------------------------------------------------
+enum class access { read_only, read_write };
+enum class policy { fail, fallback };
+enum class fallback_reason { none, kernel_lacks_daxvm, not_dax };
+const char* to_string(fallback_reason r) noexcept;
+
+// What to map and how (in the spirit of libpmem2's pmem2_config).
+struct map_options {
+  access mode = access::read_only;
+  std::uint64_t offset = 0;  // file offset; must be page aligned
+  std::size_t length = 0;    // 0 = up to end of file
+  bool daxvm = false;        // MAP_DAXVM: O(1) attach of prebuilt tables
+  bool batching = false;     // MAP_DAXVM_BATCHING: deferred TLB flush on unmap
+  bool ephemeral = false;    // MAP_DAXVM_EPHEMERAL: per-process ephemeral heap
+  bool populate = false;     // MAP_POPULATE
+  bool map_sync = false;     // MAP_SYNC: CPU-cache flush is enough for durability
+  bool no_msync = false;     // MAP_NO_MSYNC: sync() flushes from user space
+  bool private_copy = false; // MAP_PRIVATE (DaxVM/sync flags not allowed)
+  // fail: report the unsupported feature; fallback: drop the DaxVM/sync
+  // flags, map normally and record why in mapping::fallback().
+  policy on_unsupported = policy::fail;
+  std::filesystem::path proc_root = "/proc";  // tests point this elsewhere
+};
+
+// Options for short-lived read-only mappings (web server, text search).
+map_options ephemeral_options();
+
+// A move-only file mapping. The destructor unmaps and never msyncs or throws.
+class mapping {
+ public:
+  mapping() noexcept = default;
+  mapping(mapping&& other) noexcept;
+  mapping& operator=(mapping&& other) noexcept;
+  mapping(const mapping&) = delete;
+  mapping& operator=(const mapping&) = delete;
+  ~mapping();
+
+  static result<mapping> map(const std::filesystem::path& path,
+                             const map_options& opts = {});
+  // fd stays owned by the caller.
+  static result<mapping> map(int fd, const map_options& opts = {});
+
+  bool mapped() const noexcept { return addr_ != nullptr; }
+  bool writable() const noexcept { return writable_; }
+  std::size_t size() const noexcept { return len_; }
+  std::uint64_t offset() const noexcept { return off_; }
+  int mmap_flags() const noexcept { return flags_; }  // flags really used
+  fallback_reason fallback() const noexcept { return reason_; }
+
+  std::span<const std::byte> bytes() const noexcept {
+    return {static_cast<const std::byte*>(addr_), len_};
+  }
+  // Empty for read-only mappings.
+  std::span<std::byte> writable_bytes() noexcept {
+    if (!writable_) return {};
+    return {static_cast<std::byte*>(addr_), len_};
+  }
+
+  // Make [offset, offset+length) of the mapping durable: msync(MS_SYNC) on
+  // the page-aligned covering range, or cache-line flushes for no_msync.
+  std::error_code sync() noexcept;
+  std::error_code sync(std::size_t offset, std::size_t length) noexcept;
+  // Unmap now and report munmap errors; the mapping becomes empty.
+  std::error_code unmap() noexcept;
+
+ private:
+  void* addr_ = nullptr;
+  std::size_t len_ = 0;
+  std::uint64_t off_ = 0;
+  int flags_ = 0;
+  bool writable_ = false;
+  bool user_flush_ = false;
+  fallback_reason reason_ = fallback_reason::none;
+};
+
+// Write back CPU cache lines covering the range (clwb/clflushopt/clflush +
+// sfence). What durability needs on a MAP_SYNC or no_msync mapping.
+void flush_cpu_caches(const void* addr, std::size_t length) noexcept;
+
+// Open, map, hand the bytes to fn, unmap, close. An empty file gives fn an
+// empty span. Returns the mapping error, if any; fn's result is ignored.
+template <class F>
+std::error_code with_file(const std::filesystem::path& path, F&& fn,
+                          const map_options& opts = ephemeral_options()) {
+  auto m = mapping::map(path, opts);
+  if (!m) {
+    if (m.error() == errc::empty_file) {
+      std::forward<F>(fn)(std::span<const std::byte>{});
+      return {};
+    }
+    return m.error();
+  }
+  std::forward<F>(fn)(m->bytes());
+  return m->unmap();
+}
+
+// ---- Control: knobs and syscalls -------------------------------------------
+enum class knob {
+  page_tables_on,    // per mount, rw 0/1
+  kbytes_occupied,   // per mount, ro
+  zeroout_blocks,    // per mount, rw 0/1
+  prezero,           // per mount, rw 0/1
+  prezeroed_blocks,  // per mount, ro
+  msync,             // global /proc/fs/daxvm/daxvm_msync, rw 0/1
+  zombie_max_pages,  // global /proc/sys/vm/zombie_max_pages, rw number
+};
+
+class control {
+ public:
+  explicit control(std::filesystem::path proc_root = "/proc",
+                   std::filesystem::path sys_root = "/sys");
+
+  result<int> version() const { return kernel_version(proc_); }
+  bool has_daxvm() const { return kernel_has_daxvm(proc_); }
+
+  // Block device name (e.g. "pmem0") of the file system holding path.
+  result<std::string> device_for(const std::filesystem::path& path) const;
+
+  // dev is ignored for global knobs.
+  result<std::uint64_t> get(knob k, std::string_view dev = {}) const;
+  std::error_code set(knob k, std::uint64_t value,
+                      std::string_view dev = {}) const;
+  std::filesystem::path knob_path(knob k, std::string_view dev = {}) const;
+
+  // Syscalls; errc::kernel_lacks_daxvm unless the probe finds DaxVM.
+  std::error_code migrate_tables(pid_t pid = 0,
+                                 unsigned flags = DAXVM_MIGRATE_TO_DRAM) const;
+  std::error_code flush_zombies(unsigned flags = 0) const;
+
+ private:
+  std::filesystem::path proc_;
+  std::filesystem::path sys_;
+};
+
+}  // namespace daxvm

@@ -1,0 +1,187 @@
+// Thin C adapter over the C++ core. No exception crosses this boundary.
+#include <cstring>
+#include <new>
+
+#include "internal.hpp"
+
+struct daxvm_mapping {
+  daxvm::mapping m;
+};
+
+namespace {
+
+int to_c(std::error_code ec) noexcept {
+  if (!ec) return 0;
+  if (ec.category() == daxvm::category()) return -(DAXVM_EBASE + ec.value());
+  if (ec.category() == std::generic_category() || ec.category() == std::system_category())
+    return -ec.value();
+  return -EIO;
+}
+
+// Runs f, turning any exception into a negative errno.
+template <class F>
+int guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  } catch (const std::system_error& e) {
+    return to_c(e.code());
+  } catch (...) {
+    return -EIO;
+  }
+}
+
+daxvm::map_options to_options(const daxvm_map_opts* o) {
+  daxvm::map_options m;
+  if (!o) return m;
+  const unsigned f = o->flags;
+  m.mode = (f & DAXVM_OPT_WRITE) ? daxvm::access::read_write : daxvm::access::read_only;
+  m.offset = o->offset;
+  m.length = o->length;
+  m.daxvm = f & DAXVM_OPT_DAXVM;
+  m.batching = f & DAXVM_OPT_BATCHING;
+  m.ephemeral = f & DAXVM_OPT_EPHEMERAL;
+  m.populate = f & DAXVM_OPT_POPULATE;
+  m.map_sync = f & DAXVM_OPT_SYNC;
+  m.no_msync = f & DAXVM_OPT_NO_MSYNC;
+  m.private_copy = f & DAXVM_OPT_PRIVATE;
+  m.on_unsupported = (f & DAXVM_OPT_FALLBACK) ? daxvm::policy::fallback : daxvm::policy::fail;
+  return m;
+}
+
+constexpr unsigned all_opts = 0x1ff;
+
+template <class Target>
+int map_common(Target target, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {
+  if (!out) return -EINVAL;
+  *out = nullptr;
+  if (opts && (opts->flags & ~all_opts)) return -EINVAL;
+  return guarded([&] {
+    auto r = daxvm::mapping::map(target, to_options(opts));
+    if (!r) return to_c(r.error());
+    *out = new daxvm_mapping{std::move(*r)};
+    return 0;
+  });
+}
+
+std::filesystem::path proc_or_default(const char* proc_root) {
+  return proc_root ? proc_root : "/proc";
+}
+
+}  // namespace
+
+extern "C" {
+
+int daxvm_map(const char* path, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {
+  if (!path) return -EINVAL;
+  return map_common(std::filesystem::path(path), opts, out);
+}
+
+int daxvm_map_fd(int fd, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {
+  return map_common(fd, opts, out);
+}
+
+void* daxvm_mapping_addr(const daxvm_mapping* m) noexcept {
+  return m ? const_cast<std::byte*>(m->m.bytes().data()) : nullptr;
+}
+
+size_t daxvm_mapping_size(const daxvm_mapping* m) noexcept { return m ? m->m.size() : 0; }
+
+int daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
+  if (!m) return -EINVAL;
+  switch (m->m.fallback()) {
+    case daxvm::fallback_reason::none: return DAXVM_FALLBACK_NONE;
+    case daxvm::fallback_reason::kernel_lacks_daxvm: return DAXVM_FALLBACK_NO_KERNEL;
+    case daxvm::fallback_reason::not_dax: return DAXVM_FALLBACK_NOT_DAX;
+  }
+  return -EINVAL;
+}
+
+int daxvm_sync(daxvm_mapping* m, size_t offset, size_t length) noexcept {
+  if (!m) return -EINVAL;
+  if (length == 0) {
+    if (offset > m->m.size()) return -EINVAL;
+    length = m->m.size() - offset;
+  }
+  return to_c(m->m.sync(offset, length));
+}
+
+int daxvm_unmap(daxvm_mapping* m) noexcept {
+  if (!m) return -EINVAL;
+  int rc = to_c(m->m.unmap());
+  delete m;  // the destructor retries munmap if unmap failed
+  return rc;
+}
+
+int daxvm_probe_kernel(const char* proc_root) noexcept {
+  return guarded([&] {
+    auto v = daxvm::kernel_version(proc_or_default(proc_root));
+    return v ? *v : to_c(v.error());
+  });
+}
+
+int daxvm_probe_dax(const char* path) noexcept {
+  if (!path) return -EINVAL;
+  return guarded([&] {
+    auto p = daxvm::probe_file(path);
+    return p ? int(p->dax) : to_c(p.error());
+  });
+}
+
+int daxvm_probe_map_sync(const char* path) noexcept {
+  if (!path) return -EINVAL;
+  return guarded([&] {
+    auto p = daxvm::probe_file(path);
+    return p ? int(p->map_sync) : to_c(p.error());
+  });
+}
+
+int daxvm_knob_get(const char* proc_root, int k, const char* dev, uint64_t* value) noexcept {
+  if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_ZOMBIE_MAX_PAGES) return -EINVAL;
+  return guarded([&] {
+    daxvm::control c(proc_or_default(proc_root));
+    auto v = c.get(static_cast<daxvm::knob>(k), dev ? dev : "");
+    if (!v) return to_c(v.error());
+    *value = *v;
+    return 0;
+  });
+}
+
+int daxvm_knob_set(const char* proc_root, int k, const char* dev, uint64_t value) noexcept {
+  if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_ZOMBIE_MAX_PAGES) return -EINVAL;
+  return guarded([&] {
+    daxvm::control c(proc_or_default(proc_root));
+    return to_c(c.set(static_cast<daxvm::knob>(k), value, dev ? dev : ""));
+  });
+}
+
+int daxvm_device_for_path(const char* path, char* buf, size_t buflen) noexcept {
+  if (!path || !buf) return -EINVAL;
+  return guarded([&] {
+    auto d = daxvm::control{}.device_for(path);
+    if (!d) return to_c(d.error());
+    if (d->size() + 1 > buflen) return -ERANGE;
+    std::memcpy(buf, d->c_str(), d->size() + 1);
+    return 0;
+  });
+}
+
+int daxvm_migrate_tables(pid_t pid, unsigned int flags) noexcept {
+  return guarded([&] { return to_c(daxvm::control{}.migrate_tables(pid, flags)); });
+}
+
+int daxvm_flush_zombies(unsigned int flags) noexcept {
+  return guarded([&] { return to_c(daxvm::control{}.flush_zombies(flags)); });
+}
+
+const char* daxvm_strerror(int err) noexcept {
+  if (err < 0) err = -err;
+  if (err == 0) return "Success";
+  if (err > DAXVM_EBASE && err <= DAXVM_EKNOBRO)
+    return daxvm::detail::errc_message(static_cast<daxvm::errc>(err - DAXVM_EBASE));
+  const char* s = ::strerrordesc_np(err);
+  return s ? s : "Unknown error";
+}
+
+}  // extern "C"

@@ -1,0 +1,154 @@
+// Knobs (proc files) and the two DaxVM syscalls.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "internal.hpp"
+
+namespace daxvm {
+namespace {
+
+struct knob_info {
+  const char* name;
+  bool per_mount;
+  bool writable;
+  bool boolean;
+};
+
+const knob_info& info(knob k) noexcept {
+  static const knob_info table[] = {
+      {"daxvm_page_tables_on", true, true, true},
+      {"daxvm_kbytes_occupied", true, false, false},
+      {"daxvm_zeroout_blocks", true, true, true},
+      {"daxvm_prezero", true, true, true},
+      {"daxvm_prezeroed_blocks", true, false, false},
+      {"daxvm_msync", false, true, true},
+      {"zombie_max_pages", false, true, false},
+  };
+  return table[static_cast<int>(k)];
+}
+
+// A device name is one path component; anything else could escape proc.
+bool valid_dev(std::string_view dev) noexcept {
+  return !dev.empty() && dev != "." && dev != ".." && dev.find('/') == dev.npos &&
+         dev.find('\0') == dev.npos;
+}
+
+}  // namespace
+
+control::control(std::filesystem::path proc_root, std::filesystem::path sys_root)
+    : proc_(std::move(proc_root)), sys_(std::move(sys_root)) {}
+
+std::filesystem::path control::knob_path(knob k, std::string_view dev) const {
+  const auto& i = info(k);
+  if (k == knob::msync) return proc_ / "fs/daxvm" / i.name;
+  if (k == knob::zombie_max_pages) return proc_ / "sys/vm" / i.name;
+  return proc_ / "fs/ext4" / std::string(dev) / i.name;
+}
+
+// Map "knob file missing" to the most useful reason.
+static std::error_code missing_knob(const control& c, const std::filesystem::path& proc,
+                                    knob k, std::string_view dev) {
+  if (!c.has_daxvm()) return errc::kernel_lacks_daxvm;
+  std::error_code ignored;
+  if (k != knob::msync && k != knob::zombie_max_pages &&
+      !std::filesystem::exists(proc / "fs/ext4" / std::string(dev), ignored))
+    return std::make_error_code(std::errc::no_such_device);  // no such ext4 mount
+  return errc::knob_unavailable;
+}
+
+static bool is_missing(std::error_code ec) {
+  return ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory;
+}
+
+result<std::uint64_t> control::get(knob k, std::string_view dev) const {
+  const auto& i = info(k);
+  if (i.per_mount && !valid_dev(dev)) return std::errc::invalid_argument;
+  auto text = detail::read_text(knob_path(k, dev));
+  if (!text) return is_missing(text.error()) ? missing_knob(*this, proc_, k, dev) : text.error();
+  std::uint64_t v = 0;
+  if (!detail::parse_u64(*text, v) || (i.boolean && v > 1)) return errc::bad_knob_value;
+  return v;
+}
+
+std::error_code control::set(knob k, std::uint64_t value, std::string_view dev) const {
+  const auto& i = info(k);
+  if (!i.writable) return errc::knob_read_only;
+  if (i.boolean && value > 1) return errc::bad_knob_value;
+  if (i.per_mount && !valid_dev(dev)) return std::make_error_code(std::errc::invalid_argument);
+  int fd = ::open(knob_path(k, dev).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    auto ec = detail::last_errno();
+    return is_missing(ec) ? missing_knob(*this, proc_, k, dev) : ec;
+  }
+  const std::string text = std::to_string(value) + "\n";
+  ssize_t n = ::write(fd, text.data(), text.size());  // the kernel parses one write
+  std::error_code ec;
+  if (n < 0) ec = detail::last_errno();
+  else if (static_cast<std::size_t>(n) != text.size()) ec = std::make_error_code(std::errc::io_error);
+  // Proc files report size 0; a plain file (a test's fake knob) must not
+  // keep stale trailing bytes from a longer old value.
+  struct stat st {};
+  if (!ec && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size > static_cast<off_t>(text.size()))
+    (void)!::ftruncate(fd, static_cast<off_t>(text.size()));
+  ::close(fd);
+  return ec;
+}
+
+result<std::string> control::device_for(const std::filesystem::path& path) const {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return detail::last_errno();
+  const std::string majmin =
+      std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+
+  // 1) sysfs knows block devices by number.
+  if (auto ev = detail::read_text(sys_ / "dev/block" / majmin / "uevent")) {
+    std::istringstream in(*ev);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("DEVNAME=", 0) == 0) return line.substr(8);
+  }
+  // 2) mountinfo: "id parent MAJ:MIN root mnt opts [tags] - fstype source ..."
+  if (auto mi = detail::read_text(proc_ / "self/mountinfo")) {
+    std::istringstream in(*mi);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream f(line);
+      std::string id, parent, mm, tok;
+      f >> id >> parent >> mm;
+      if (mm != majmin) continue;
+      while (f >> tok && tok != "-") {}
+      std::string fstype, source;
+      f >> fstype >> source;
+      if (source.rfind("/dev/", 0) == 0) return source.substr(source.rfind('/') + 1);
+    }
+  }
+  return std::errc::no_such_device;  // e.g. tmpfs: not on a block device
+}
+
+std::error_code control::migrate_tables(pid_t pid, unsigned flags) const {
+  if (!has_daxvm()) return errc::kernel_lacks_daxvm;
+#ifdef __NR_daxvm_migrate_tables
+  if (::syscall(__NR_daxvm_migrate_tables, pid, flags) != 0) return detail::last_errno();
+  return {};
+#else
+  (void)pid, (void)flags;
+  return std::make_error_code(std::errc::function_not_supported);
+#endif
+}
+
+std::error_code control::flush_zombies(unsigned flags) const {
+  if (!has_daxvm()) return errc::kernel_lacks_daxvm;
+#ifdef __NR_daxvm_flush_zombies
+  if (::syscall(__NR_daxvm_flush_zombies, flags) != 0) return detail::last_errno();
+  return {};
+#else
+  (void)flags;
+  return std::make_error_code(std::errc::function_not_supported);
+#endif
+}
+
+}  // namespace daxvm

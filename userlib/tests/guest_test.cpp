@@ -1,0 +1,228 @@
+// Guest tests: run inside a VM with the DaxVM kernel and a DAX mount.
+//   DAXVM_TEST_DIR=/mnt/pmem0 ./daxvm_guest_tests
+// Without DAXVM_TEST_DIR every test skips; without a DaxVM kernel only the
+// DaxVM-specific tests skip (MAP_SYNC on DAX still runs).
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <csignal>
+#include <cstring>
+
+#include <daxvm/daxvm.hpp>
+
+#include "test_util.hpp"
+
+using daxvm::mapping;
+
+namespace {
+
+constexpr std::size_t two_mib = 2u << 20;
+
+class Guest : public ::testing::Test {
+ protected:
+  std::filesystem::path dir;
+  std::unique_ptr<testutil::temp_dir> tmp;
+  std::filesystem::path file;
+  std::string content;
+
+  void SetUp() override {
+    const char* env = std::getenv("DAXVM_TEST_DIR");
+    if (!env || !*env) GTEST_SKIP() << "DAXVM_TEST_DIR is unset: set it to a DAX mount (e.g. /mnt/pmem0)";
+    dir = env;
+    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir << " is not a directory";
+    tmp = std::make_unique<testutil::temp_dir>(dir);
+    file = tmp->path() / "data";
+    content = testutil::pattern(2 * two_mib + 12345);  // >1 PMD, with a tail
+    testutil::write_file(file, content);
+    auto p = daxvm::probe_file(file);
+    ASSERT_TRUE(p) << p.error().message();
+    ASSERT_TRUE(p->dax) << dir << " is not a DAX mount (mount -o dax=always)";
+  }
+
+  void require_daxvm() {
+    if (!daxvm::kernel_has_daxvm()) GTEST_SKIP() << "kernel lacks DaxVM (no /proc/fs/daxvm/version)";
+  }
+
+  daxvm::map_options daxvm_opts(daxvm::access mode = daxvm::access::read_only) {
+    daxvm::map_options o;
+    o.mode = mode;
+    o.daxvm = true;  // policy::fail: a fallback would hide a broken kernel
+    return o;
+  }
+};
+
+}  // namespace
+
+TEST_F(Guest, ProbeSeesDaxAndMapSync) {
+  auto p = daxvm::probe_file(file);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->dax_known);
+  EXPECT_TRUE(p->map_sync);
+}
+
+TEST_F(Guest, MapSyncWorksOnDax) {
+  daxvm::map_options o;
+  o.mode = daxvm::access::read_write;
+  o.map_sync = true;
+  auto m = mapping::map(file, o);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->fallback(), daxvm::fallback_reason::none);
+  EXPECT_NE(m->mmap_flags() & MAP_SYNC, 0);
+  std::memcpy(m->writable_bytes().data() + 100, "SYNC", 4);
+  daxvm::flush_cpu_caches(m->bytes().data() + 100, 4);
+  EXPECT_FALSE(m->sync(100, 4));
+  EXPECT_FALSE(m->unmap());
+  EXPECT_EQ(testutil::read_file(file).substr(100, 4), "SYNC");
+}
+
+TEST_F(Guest, ReadOnlyWriteFaultsWithoutDaxvm) {
+  auto m = mapping::map(file);
+  ASSERT_TRUE(m);
+  auto* p = const_cast<std::byte*>(m->bytes().data());
+  EXPECT_EXIT({ p[0] = std::byte{1}; std::exit(0); }, ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+TEST_F(Guest, DaxvmMapReadsFileContent) {
+  require_daxvm();
+  auto m = mapping::map(file, daxvm_opts());
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->fallback(), daxvm::fallback_reason::none);
+  EXPECT_NE(m->mmap_flags() & MAP_DAXVM, 0);
+  ASSERT_EQ(m->size(), content.size());
+  EXPECT_EQ(0, std::memcmp(m->bytes().data(), content.data(), content.size()));
+}
+
+TEST_F(Guest, DaxvmRangeAtPmdBoundary) {
+  require_daxvm();
+  auto o = daxvm_opts();
+  o.offset = two_mib;
+  o.length = 4096 + 10;
+  auto m = mapping::map(file, o);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(0, std::memcmp(m->bytes().data(), content.data() + two_mib, o.length));
+}
+
+TEST_F(Guest, DaxvmReadOnlyWriteFaults) {
+  require_daxvm();
+  auto m = mapping::map(file, daxvm_opts());
+  ASSERT_TRUE(m) << m.error().message();
+  auto* p = const_cast<std::byte*>(m->bytes().data());
+  EXPECT_EXIT({ p[two_mib + 1] = std::byte{1}; std::exit(0); },
+              ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+// Per-process permissions live at the PMD: a writable and a read-only
+// mapping of one file share PTE pages but not rights.
+TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
+  require_daxvm();
+  auto rw = mapping::map(file, daxvm_opts(daxvm::access::read_write));
+  auto ro = mapping::map(file, daxvm_opts());
+  ASSERT_TRUE(rw && ro);
+  std::memcpy(rw->writable_bytes().data() + 7, "PMD", 3);
+  EXPECT_EQ(0, std::memcmp(ro->bytes().data() + 7, "PMD", 3));
+  EXPECT_FALSE(rw->sync(7, 3));
+  auto* p = const_cast<std::byte*>(ro->bytes().data());
+  EXPECT_EXIT({ p[7] = std::byte{1}; std::exit(0); }, ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_FALSE(rw->unmap());
+  EXPECT_EQ(0, std::memcmp(ro->bytes().data() + 7, "PMD", 3)) << "unmap of one must not zap the other";
+  EXPECT_EQ(testutil::read_file(file).substr(7, 3), "PMD");
+}
+
+TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
+  require_daxvm();
+  auto m = mapping::map(file, daxvm_opts(daxvm::access::read_write));
+  ASSERT_TRUE(m) << m.error().message();
+  std::memcpy(m->writable_bytes().data() + two_mib + 5, "durable", 7);
+  EXPECT_FALSE(m->sync(two_mib + 5, 7));
+  EXPECT_FALSE(m->unmap());
+  EXPECT_EQ(testutil::read_file(file).substr(two_mib + 5, 7), "durable");
+}
+
+TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
+  require_daxvm();
+  auto o = daxvm_opts(daxvm::access::read_write);
+  o.no_msync = true;
+  auto m = mapping::map(file, o);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_NE(m->mmap_flags() & MAP_NO_MSYNC, 0);
+  std::memcpy(m->writable_bytes().data(), "nosync", 6);
+  EXPECT_FALSE(m->sync(0, 6));
+}
+
+TEST_F(Guest, DaxvmPrivateIsEinvalFromKernel) {
+  require_daxvm();
+  int fd = ::open(file.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  void* a = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_DAXVM, fd, 0);
+  int e = errno;
+  ::close(fd);
+  EXPECT_EQ(a, MAP_FAILED);
+  EXPECT_EQ(e, EINVAL);
+}
+
+TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
+  require_daxvm();
+  testutil::temp_dir other;  // $TMPDIR: expected not to be DAX
+  testutil::write_file(other / "f", "x");
+  if (daxvm::probe_file(other / "f")->dax) GTEST_SKIP() << "$TMPDIR is DAX too";
+  daxvm::map_options o;
+  o.daxvm = true;
+  EXPECT_EQ(mapping::map(other / "f", o).error(), daxvm::errc::not_dax);
+  int fd = ::open((other / "f").c_str(), O_RDONLY);
+  void* a = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_DAXVM, fd, 0);
+  int e = errno;
+  ::close(fd);
+  EXPECT_EQ(a, MAP_FAILED);
+  EXPECT_EQ(e, EOPNOTSUPP);
+}
+
+TEST_F(Guest, BatchingAndFlushZombies) {
+  require_daxvm();
+  auto o = daxvm_opts();
+  o.batching = true;
+  for (int i = 0; i < 64; ++i) {  // more than the default zombie limit (33)
+    auto m = mapping::map(file, o);
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(std::to_integer<char>(m->bytes()[1]), content[1]);
+    ASSERT_FALSE(m->unmap());
+  }
+  daxvm::control c;
+  EXPECT_FALSE(c.flush_zombies());
+  EXPECT_EQ(c.flush_zombies(1), std::errc::invalid_argument);
+}
+
+TEST_F(Guest, EphemeralWithFile) {
+  require_daxvm();
+  std::size_t seen = 0;
+  auto o = daxvm::ephemeral_options();
+  o.on_unsupported = daxvm::policy::fail;
+  for (int i = 0; i < 100; ++i)
+    ASSERT_FALSE(daxvm::with_file(file, [&](std::span<const std::byte> s) { seen += s.size(); }, o));
+  EXPECT_EQ(seen, 100 * content.size());
+}
+
+TEST_F(Guest, MigrateTables) {
+  require_daxvm();
+  auto m = mapping::map(file, daxvm_opts());
+  ASSERT_TRUE(m);
+  daxvm::control c;
+  EXPECT_FALSE(c.migrate_tables(0));
+  EXPECT_EQ(0, std::memcmp(m->bytes().data(), content.data(), 4096));
+  EXPECT_EQ(c.migrate_tables(0, 0x80), std::errc::invalid_argument);
+  EXPECT_EQ(c.migrate_tables(0x7ffffff0), std::errc::no_such_process);
+}
+
+TEST_F(Guest, KnobsOfThisMount) {
+  require_daxvm();
+  daxvm::control c;
+  auto dev = c.device_for(dir);
+  ASSERT_TRUE(dev) << dev.error().message();
+  auto on = c.get(daxvm::knob::page_tables_on, *dev);
+  ASSERT_TRUE(on) << on.error().message();
+  EXPECT_LE(*on, 1u);
+  EXPECT_TRUE(c.get(daxvm::knob::kbytes_occupied, *dev));
+  auto z = c.get(daxvm::knob::zombie_max_pages);
+  ASSERT_TRUE(z) << z.error().message();
+  EXPECT_FALSE(c.set(daxvm::knob::zombie_max_pages, *z));  // write back unchanged
+  EXPECT_TRUE(c.get(daxvm::knob::msync));
+}
