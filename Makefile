@@ -64,7 +64,8 @@ boot: kernel initramfs guest-bin
 
 ## vm             build everything, start the VM and provision it with Ansible
 vm: kernel image guest-bin
-	$(Q)$(PLAYBOOK) ansible/site.yml
+	$(Q)$(PLAYBOOK) -e testbed_built=true ansible/site.yml
+	@echo "VM is up: 'make ssh' logs in, 'make test' runs the suites, 'make vm-stop' stops it."
 
 ## vm-stop        shut the VM down (its NVDIMM files are kept)
 vm-stop:
@@ -81,8 +82,9 @@ test: test-host test-guest
 test-host: deps
 	$(Q)scripts/test-host.sh
 
-test-guest: vm
-	$(Q)$(PLAYBOOK) ansible/test.yml
+test-guest: kernel image guest-bin
+	$(Q)rm -f $(BUILD)/results/guest$(VARIANT:%=-%).json
+	$(Q)$(PLAYBOOK) -e testbed_built=true ansible/test.yml
 
 ## lint           shellcheck-free checks we can run here: ansible-lint, checkpatch
 lint:

@@ -2,9 +2,11 @@
 """Print testbed configuration values.
 
 The defaults live in ansible/group_vars/all.yml (read by every role too);
-ansible/local.yml, if present, overrides them. Usage: config.py KEY [KEY...]
+ansible/local.yml, if present, overrides them, and so does the file named by
+$DAXVM_CONFIG (tests use it). Usage: config.py KEY [KEY...]
 Lists are printed one item per line as KEY=VALUE pairs of their dicts.
 """
+import os
 import pathlib
 import sys
 
@@ -15,9 +17,9 @@ TOP = pathlib.Path(__file__).resolve().parent.parent
 
 def load():
     conf = yaml.safe_load((TOP / "ansible/group_vars/all.yml").read_text())
-    local = TOP / "ansible/local.yml"
-    if local.exists():
-        conf.update(yaml.safe_load(local.read_text()) or {})
+    for extra in (TOP / "ansible/local.yml", os.environ.get("DAXVM_CONFIG")):
+        if extra and pathlib.Path(extra).exists():
+            conf.update(yaml.safe_load(pathlib.Path(extra).read_text()) or {})
     return conf
 
 

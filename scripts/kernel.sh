@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 SRC=$BUILD/linux
-PATCHES=$TOP/kernel-patches
+PATCHES=${KERNEL_PATCHES:-$TOP/kernel-patches}
 STAMP=$BUILD/.kernel-patches.sha
 base_val() { sed -n "s/^$1=//p" "$PATCHES/BASE"; }
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Host half of `make test`: the userlib's GoogleTest suites (normal and
+# ASan+UBSan builds), the testbed's own error-handling tests, checkpatch on
+# every kernel patch and ansible-lint. Results: build/results/host.json.
+source "$(dirname "$0")/lib.sh"
+
+RES=$BUILD/results
+OUT=$RES/host.json
+mkdir -p "$RES"
+: >"$OUT"
+
+record() { # NAME STATUS [LOG]
+	printf '{"name":"%s","status":"%s","log":"%s"}\n' "$1" "$2" "${3:-}" >>"$OUT"
+}
+
+# ctest's JUnit report, one JSON line per test case.
+junit_to_json() { # PREFIX XML
+	python3 - "$1" "$2" >>"$OUT" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+prefix, path = sys.argv[1], sys.argv[2]
+for case in ET.parse(path).getroot().iter("testcase"):
+    status = case.get("status", "run")
+    if case.find("failure") is not None or case.find("error") is not None:
+        s = "fail"
+    elif case.find("skipped") is not None or status in ("notrun", "disabled"):
+        s = "skip"
+    else:
+        s = "pass"
+    print(json.dumps({"name": f"{prefix}{case.get('name')}", "status": s}))
+PY
+}
+
+userlib() { # NAME SANITIZE
+	local dir=$BUILD/$1 log=$RES/$1.log
+	log "userlib: $1 build and host tests (log: ${log#$TOP/})"
+	if cmake -S "$TOP/userlib" -B "$dir" -DDAXVM_SANITIZE="$2" >"$log" 2>&1 &&
+		cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
+		(cd "$dir" && ctest -L host -j"$(nproc)" --output-junit "$dir/junit.xml" >>"$log" 2>&1)
+		if [ -f "$dir/junit.xml" ]; then
+			junit_to_json "$1." "$dir/junit.xml"
+		else
+			record "$1.ctest" fail "$log"
+		fi
+	else
+		record "$1.build" fail "$log"
+	fi
+}
+
+userlib userlib OFF
+userlib userlib-sanitize ON
+
+log "testbed error handling"
+"$TOP/tests/host/testbed.sh" "$RES/testbed.json" >"$RES/testbed.log" 2>&1
+sed 's/"name":"/"name":"testbed./' "$RES/testbed.json" >>"$OUT"
+
+log "checkpatch on kernel-patches/"
+"$TOP/scripts/kernel.sh" prepare
+for p in $(grep -v '^#' "$TOP/kernel-patches/series"); do
+	log_p=$RES/checkpatch-$p.log
+	if (cd "$BUILD/linux" && scripts/checkpatch.pl --strict --quiet "$TOP/kernel-patches/$p") >"$log_p" 2>&1; then
+		record "checkpatch.$p" pass
+	else
+		record "checkpatch.$p" fail "$log_p"
+	fi
+done
+
+log "ansible-lint"
+if (cd "$TOP/ansible" && ansible-lint -q) >"$RES/ansible-lint.log" 2>&1; then
+	record ansible-lint pass
+else
+	record ansible-lint fail "$RES/ansible-lint.log"
+fi
+
+"$TOP/scripts/summary.sh" "$OUT" | tail -n 1 | sed 's/^/host: /'
