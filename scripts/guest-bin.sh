@@ -29,7 +29,7 @@ for c in "$TOP"/tests/guest/*.c; do
 	build_c "$OUT/$(basename "$c" .c)" "$c"
 done
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
-install -m644 "$TOP"/tests/guest/*.list "$OUT/"
+install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$OUT/"
 
 # Kernel selftests: -Wall but not -Werror (their code, their warnings).
 ST=$SRC/tools/testing/selftests/vm

@@ -6,7 +6,11 @@
 #   run-suite.sh SUITE_FILE RESULTS.json [LOG_DIR]
 # SUITE_FILE lines: "name<TAB>command" ('#' comments). Exit code of a test:
 # 0 pass, 4 skip (kselftest's KSFT_SKIP), anything else fail.
+# Commands see $T (this directory), $PMEM_EXT4 and $PMEM_XFS (DAX mounts;
+# defaults /mnt/pmem0 and /mnt/pmem1).
 set -u
+T=$(cd "$(dirname "$0")" && pwd)
+export T PMEM_EXT4=${PMEM_EXT4:-/mnt/pmem0} PMEM_XFS=${PMEM_XFS:-/mnt/pmem1}
 SUITE=$1
 OUT=$2
 LOGS=${3:-/var/tmp/daxvm-logs}
