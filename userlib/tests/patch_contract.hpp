@@ -70,10 +70,22 @@ inline kernel_contract parse_dir(const std::filesystem::path& dir) {
   kernel_contract c;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return c;
-  std::vector<std::filesystem::path> patches;
+  std::vector<std::filesystem::path> patches, rest;
+  // Apply order: the quilt-style "series" file first, then any other
+  // *.patch by name (0001-, 0002-, ...).
+  std::ifstream series(dir / "series");
+  for (std::string line; std::getline(series, line);) {
+    std::istringstream f(line);
+    std::string name;
+    if (f >> name && name[0] != '#' && std::filesystem::is_regular_file(dir / name, ec))
+      patches.push_back(dir / name);
+  }
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (e.path().extension() == ".patch") patches.push_back(e.path());
-  std::sort(patches.begin(), patches.end());  // series order: 0001-, 0002-, ...
+    if (e.path().extension() == ".patch" &&
+        std::find(patches.begin(), patches.end(), e.path()) == patches.end())
+      rest.push_back(e.path());
+  std::sort(rest.begin(), rest.end());
+  patches.insert(patches.end(), rest.begin(), rest.end());
   for (const auto& p : patches) {
     std::ifstream in(p);
     std::stringstream s;

@@ -1,7 +1,7 @@
 // One source of truth: <daxvm/daxvm.h> must carry exactly the values of the
-// kernel patch series in ../kernel-patches/. Until the patch adding
-// include/uapi/linux/daxvm.h lands this skips, or fails with
-// DAXVM_REQUIRE_PATCH=1.
+// kernel patch series in ../kernel-patches/ (or $DAXVM_KERNEL_PATCH_DIR).
+// Until the patch adding include/uapi/linux/daxvm.h lands this skips, or
+// fails with DAXVM_REQUIRE_PATCH=1.
 #include <algorithm>
 #include <sys/mman.h>
 
@@ -13,12 +13,19 @@
 #include <daxvm/daxvm.h>
 
 #include "patch_contract.hpp"
+#include "test_util.hpp"
 
 #ifndef DAXVM_KERNEL_PATCH_DIR
 #error "DAXVM_KERNEL_PATCH_DIR must point at kernel-patches/"
 #endif
 
 namespace {
+
+std::string hex(std::uint64_t v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << v;
+  return s.str();
+}
 
 const std::map<std::string, std::uint64_t> library_defines = {
     {"DAXVM_UAPI_VERSION", DAXVM_UAPI_VERSION},
@@ -40,10 +47,9 @@ std::vector<std::string> mismatches(const contract::kernel_contract& k) {
   for (const auto& [name, value] : library_defines) {
     auto it = k.defines.find(name);
     if (it == k.defines.end())
-      out.push_back(name + " is not defined by the uapi patch");
+      out.push_back(name + " is not defined (as a plain number) by the uapi patch");
     else if (it->second != value)
-      out.push_back(name + ": library " + std::to_string(value) + ", kernel " +
-                    std::to_string(it->second));
+      out.push_back(name + ": library " + hex(value) + ", kernel " + hex(it->second));
   }
   for (const auto& [name, nr] : library_syscalls) {
     auto it = k.syscalls.find(name);
@@ -125,8 +131,30 @@ TEST(UapiParser, ReportsEveryKindOfMismatch) {
   EXPECT_TRUE(has("daxvm_flush_zombies: library 452, kernel 453"));
 }
 
+TEST(UapiParser, LaterPatchesInSeriesOrderWin) {
+  testutil::temp_dir d;
+  testutil::write_file(d / "0001-uapi.patch", good_patch);
+  testutil::write_file(d / "0002-fix.patch",
+                       "diff --git a/include/uapi/linux/daxvm.h b/include/uapi/linux/daxvm.h\n"
+                       "--- a/include/uapi/linux/daxvm.h\n"
+                       "+++ b/include/uapi/linux/daxvm.h\n"
+                       "-#define MAP_NO_MSYNC\t\t0x1000000\n"
+                       "+#define MAP_NO_MSYNC\t\t0x2000000\n");
+  testutil::write_file(d / "notes.txt", "+#define MAP_DAXVM 0x1\n");
+  auto k = contract::parse_dir(d.path());
+  EXPECT_EQ(k.uapi_patches, std::vector<std::string>{"0001-uapi.patch"});
+  EXPECT_EQ(k.defines.at("MAP_NO_MSYNC"), 0x2000000u);
+  EXPECT_EQ(mismatches(k).size(), 1u);
+  // A series file that lists 0002 first is applied in that order.
+  testutil::write_file(d / "series", "# order\n0002-fix.patch\n0001-uapi.patch\n");
+  k = contract::parse_dir(d.path());
+  EXPECT_EQ(k.defines.at("MAP_NO_MSYNC"), 0x1000000u);
+  EXPECT_TRUE(contract::parse_dir(d / "missing").uapi_patches.empty());
+}
+
 TEST(UapiContract, HeaderMatchesKernelPatch) {
-  const std::filesystem::path dir = DAXVM_KERNEL_PATCH_DIR;
+  const char* env_dir = std::getenv("DAXVM_KERNEL_PATCH_DIR");  // e.g. a series under review
+  const std::filesystem::path dir = env_dir && *env_dir ? env_dir : DAXVM_KERNEL_PATCH_DIR;
   auto k = contract::parse_dir(dir);
   if (k.uapi_patches.empty()) {
     const char* req = std::getenv("DAXVM_REQUIRE_PATCH");
