@@ -45,3 +45,15 @@ grep -v '^#' "$TOP/tests/guest/selftests-vm.list" | cut -f1 | sort -u | while re
 	fi
 done
 echo "${variant:-normal}" >"$OUT/.variant"
+
+# The userlib's guest tests and examples, static so they run in the
+# initramfs too. Built against the same uapi headers as the kernel.
+UL=$BUILD/userlib-guest
+cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_EXE_LINKER_FLAGS=-static >"$UL.log" 2>&1 ||
+	die "configuring the userlib for the guest failed: ${UL#$TOP/}.log"
+cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep \
+	>>"$UL.log" 2>&1 || die "building the userlib for the guest failed: ${UL#$TOP/}.log"
+for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep; do
+	install -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
+done

@@ -5,6 +5,7 @@
 #   qemu.sh [--dry-run] [--debug] boot CMD...   quick loop: initramfs, run CMD, power off
 #   qemu.sh [--dry-run] [--debug] start         the guest image in the background, ssh forwarded
 #   qemu.sh stop | status
+#   qemu.sh [--debug] prepare                   probe + NVDIMM checks, YAML for libvirt
 #   qemu.sh accel                               print kvm or tcg (probed once per host boot)
 source "$(dirname "$0")/lib.sh"
 
@@ -187,6 +188,15 @@ cmd_start() {
 	echo "VM started (pid $(cat "$pidfile")), console log: ${console#$TOP/}"
 }
 
+# For the libvirt provider: the same accelerator probe and NVDIMM file
+# checks, printed as YAML for the role's domain template.
+cmd_prepare() {
+	base_args ""
+	local accel=tcg
+	[[ " ${ARGS[*]} " == *" -accel kvm "* ]] && accel=kvm
+	printf 'accel: %s\nkernel: %s\nkernel_stamp: "%s"\n' "$accel" "$KERNEL" "$(stat -c '%n %Y' "$KERNEL")"
+}
+
 cmd_stop() {
 	if running; then
 		local pid
@@ -206,6 +216,7 @@ cmd_stop() {
 case ${1:-} in
 boot) shift; cmd_boot "$@" ;;
 start) cmd_start ;;
+prepare) cmd_prepare ;;
 stop) cmd_stop ;;
 status) running && echo running || echo stopped ;;
 accel) probe_accel ;;
