@@ -107,6 +107,9 @@ build() {
 	need_space "$BUILD" 3000 "the kernel build"
 	mkdir -p "$obj"
 	jobs=$(nproc)
+	# Paths relative to the checkout in ccache's keys: a fresh clone (CI) in
+	# another directory still hits the cache.
+	export CCACHE_BASEDIR=$TOP
 	local mk=(make -C "$SRC" O="$obj" -j"$jobs" CC="ccache gcc" HOSTCC="ccache gcc")
 	# Reconfigure only when a fragment changed: keeps incremental builds fast.
 	local cfgsum reconf=0
