@@ -75,7 +75,7 @@ extern "C" {
 
 int daxvm_map(const char* path, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {
   if (!path) return -EINVAL;
-  return map_common(std::filesystem::path(path), opts, out);
+  return map_common(path, opts, out);  // becomes a path inside the try block
 }
 
 int daxvm_map_fd(int fd, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {

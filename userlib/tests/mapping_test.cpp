@@ -1,8 +1,8 @@
 // Host tests for daxvm::mapping: errors, fallbacks, ranges, moves, sync.
 // They pass on any Linux: no DaxVM kernel and no DAX mount are assumed.
-#include <dlfcn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <atomic>
 #include <cstring>
@@ -19,11 +19,10 @@ using testutil::temp_dir;
 // Count msync calls made by the library (which resolves msync to this
 // definition) so "destructor never msyncs" is checked, not assumed.
 static std::atomic<int> g_msync_calls{0};
+// The raw syscall (not dlsym) keeps this working in static test binaries.
 extern "C" int msync(void* addr, size_t len, int flags) {
   ++g_msync_calls;
-  using fn_t = int (*)(void*, size_t, int);
-  static auto real = reinterpret_cast<fn_t>(::dlsym(RTLD_NEXT, "msync"));
-  return real(addr, len, flags);
+  return static_cast<int>(::syscall(SYS_msync, addr, len, flags));
 }
 
 namespace {

@@ -103,7 +103,8 @@ void *daxvm_mapping_addr(const daxvm_mapping *m) DAXVM_NOEXCEPT;
 size_t daxvm_mapping_size(const daxvm_mapping *m) DAXVM_NOEXCEPT;
 /* Returns an enum daxvm_fallback_reason. */
 int daxvm_mapping_fallback(const daxvm_mapping *m) DAXVM_NOEXCEPT;
-/* Flush [offset, offset+length) of the mapping; length 0 = all. */
+/* Make [offset, offset+length) of the mapping durable; length 0 = from
+ * offset to the end. */
 int daxvm_sync(daxvm_mapping *m, size_t offset, size_t length) DAXVM_NOEXCEPT;
 /* Unmaps and frees m (always freed, even on error). No msync. */
 int daxvm_unmap(daxvm_mapping *m) DAXVM_NOEXCEPT;
