@@ -52,7 +52,10 @@ int main(int argc, char** argv) {
                 b(probe->dax_known), b(probe->dax), b(probe->map_sync));
   else
     std::printf("  \"file\": {\"error\": %s},\n", quote(probe.error().message()).c_str());
-  std::printf("  \"device\": %s,\n", dev ? quote(devname).c_str() : "null");
+  if (dev)
+    std::printf("  \"device\": %s,\n", quote(devname).c_str());
+  else  // e.g. tmpfs: no block device, so no per-mount knobs
+    std::printf("  \"device\": null, \"device_error\": %s,\n", quote(dev.error().message()).c_str());
   std::printf("  \"knobs\": {\n");
   std::printf("    \"daxvm_msync\": %s,\n", knob_json(c, daxvm::knob::msync, "").c_str());
   std::printf("    \"zombie_max_pages\": %s", knob_json(c, daxvm::knob::zombie_max_pages, "").c_str());

@@ -48,10 +48,10 @@ namespace daxvm {
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}                      // NOLINT
-  result(std::error_code ec) : v_(ec) {}                         // NOLINT
-  result(errc e) : v_(make_error_code(e)) {}                     // NOLINT
-  result(std::errc e) : v_(std::make_error_code(e)) {}           // NOLINT
+  result(T value) : v_(std::move(value)) {}
+  result(std::error_code ec) : v_(ec) {}
+  result(errc e) : v_(make_error_code(e)) {}
+  result(std::errc e) : v_(std::make_error_code(e)) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
