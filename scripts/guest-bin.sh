@@ -44,6 +44,11 @@ grep -v '^#' "$TOP/tests/guest/selftests-vm.list" | cut -f1 | sort -u | while re
 			die "building selftest $t failed: ${out#$TOP/}.build.log"
 	fi
 done
+# ... and their suite file (name-args<TAB>command), for the VM and make boot.
+grep -v '^#' "$TOP/tests/guest/selftests-vm.list" | while IFS='	' read -r t args; do
+	[ -n "$t" ] || continue
+	printf 'selftests-vm-%s%s\tcd $T/selftests-vm \&\& ./%s %s\n' "$t" "${args:+-${args%% *}}" "$t" "$args"
+done >"$OUT/selftests-vm.suite"
 echo "${variant:-normal}" >"$OUT/.variant"
 
 # The userlib's guest tests and examples, static so they run in the
