@@ -54,7 +54,7 @@ echo "${variant:-normal}" >"$OUT/.variant"
 # The userlib's guest tests and examples, static so they run in the
 # initramfs too. Built against the same uapi headers as the kernel.
 UL=$BUILD/userlib-guest
-cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARED_LIBS=OFF \
 	-DCMAKE_EXE_LINKER_FLAGS=-static >"$UL.log" 2>&1 ||
 	die "configuring the userlib for the guest failed: ${UL#$TOP/}.log"
 cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep \
