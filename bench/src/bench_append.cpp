@@ -1,0 +1,138 @@
+// append: grow a file to --total bytes by appends of size A through write(),
+// mmap (ftruncate + map the new range + store + unmap), mmap+populate,
+// MAP_DAXVM, and non-temporal stores into a plain or DaxVM mapping.
+#include "bench.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace bench {
+namespace {
+
+struct append_kind {
+  bool via_write = false;
+  bool nt = false;
+  map_variant mv;
+};
+
+std::optional<append_kind> parse_kind(const std::string& v) {
+  if (v == "write") return append_kind{.via_write = true};
+  if (v == "mmap") return append_kind{};
+  if (v == "populate") return append_kind{.mv = {.populate = true}};
+  if (v == "daxvm") return append_kind{.mv = {.daxvm = true}};
+  if (v == "nt") return append_kind{.nt = true};
+  if (v == "daxvm-nt") return append_kind{.nt = true, .mv = {.daxvm = true}};
+  return std::nullopt;
+}
+
+void write_all(int fd, const char* p, std::size_t len) {
+  while (len) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("write");
+    }
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+int run_append(args& a) {
+  common_opts c = parse_common(a);
+  std::uint64_t total = a.get_size("total", 64ull << 20);
+  auto sizes = a.get_sizes("sizes", "4K,64K,2M");
+  auto variants = a.get_list("variants", "write,mmap,populate,daxvm,nt");
+  std::string sync = a.get("sync", "end");
+  a.check_all_used();
+  if (sync != "end" && sync != "each" && sync != "none")
+    throw std::invalid_argument("--sync must be end, each or none");
+  for (auto& v : variants)
+    if (!parse_kind(v)) throw std::invalid_argument("unknown append variant " + v);
+
+  runner run(c, "append");
+  auto file = c.dir / "append.dat";
+  auto probe = c.dir / "append-probe.dat";
+  for (auto asz : sizes) {
+    if (asz == 0 || asz % kPage) throw std::invalid_argument("append size must be a multiple of 4K");
+    if (total < asz) throw std::invalid_argument("--total smaller than an append");
+    std::uint64_t n = total / asz;
+    std::vector<char> src(static_cast<std::size_t>(asz));
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>('A' + i % 23);
+    for (auto& v : variants) {
+      auto k = *parse_kind(v);
+      json params;
+      params.set("total", n * asz).set("append_size", asz).set("sync", sync);
+      std::string key = size_label(asz) + "-" + size_label(n * asz) + "-" + sync;
+      std::optional<std::string> unsup;
+      if (!k.via_write) {
+        prepare_file(probe, kPage, layout::fresh, 0);
+        unsup = check_mappable(probe, k.mv, true);
+      }
+      run.run(v, params, key, unsup, [&]() {
+        std::error_code ec;
+        std::filesystem::remove(file, ec);  // not timed
+        trial_result r;
+        std::uint64_t calls = 0;
+        auto t0 = snapshot();
+        int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) fail_errno("open " + file.string());
+        calls += 1;
+        try {
+          for (std::uint64_t i = 0; i < n; ++i) {
+            std::uint64_t off = i * asz;
+            if (k.via_write) {
+              write_all(fd, src.data(), src.size());
+              ++calls;
+              if (sync == "each") {
+                if (::fdatasync(fd) != 0) fail_errno("fdatasync");
+                ++calls;
+              }
+              continue;
+            }
+            if (::ftruncate(fd, static_cast<off_t>(off + asz)) != 0) fail_errno("ftruncate");
+            auto o = to_options(k.mv, true);
+            o.offset = off;
+            o.length = static_cast<std::size_t>(asz);
+            auto m = daxvm::mapping::map(fd, o);
+            if (!m) throw std::system_error(m.error(), "map");
+            void* dst = m->writable_bytes().data();
+            if (k.nt) copy_nt(dst, src.data(), src.size());
+            else std::memcpy(dst, src.data(), src.size());
+            calls += 4;  // ftruncate, fstat, mmap, munmap
+            if (sync == "each") {
+              if (auto e = m->sync()) throw std::system_error(e, "sync");
+              ++calls;
+            }
+            if (auto e = m->unmap()) throw std::system_error(e, "munmap");
+          }
+          if (sync == "end") {
+            if (::fsync(fd) != 0) fail_errno("fsync");
+            ++calls;
+          }
+        } catch (...) {
+          ::close(fd);
+          throw;
+        }
+        ::close(fd);
+        ++calls;
+        auto t1 = snapshot();
+        r.d = diff(t0, t1);
+        r.ops = n;
+        r.bytes = n * asz;
+        r.syscalls_per_op = static_cast<double>(calls) / static_cast<double>(n);
+        if (auto e = extent_count(file)) r.extra.set("file_extents", *e);
+        else r.extra.set_null("file_extents");
+        return r;
+      });
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  return run.exit_code();
+}
+
+}  // namespace bench

@@ -1,0 +1,507 @@
+// common.cpp - see common.hpp.
+#include "common.hpp"
+
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace bench {
+
+// ---- command line ---------------------------------------------------------------
+args::args(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument: " + a);
+    a = a.substr(2);
+    auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      kv_[a.substr(0, eq)] = a.substr(eq + 1);
+    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      kv_[a] = argv[++i];
+    } else {
+      kv_[a] = "1";  // a flag
+    }
+  }
+}
+
+std::string args::get(const std::string& key, const std::string& def) {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  return it == kv_.end() ? def : it->second;
+}
+
+std::uint64_t args::get_size(const std::string& key, std::uint64_t def) {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  return it == kv_.end() ? def : parse_size(it->second);
+}
+
+std::uint64_t args::get_u64(const std::string& key, std::uint64_t def) {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  if (it == kv_.end()) return def;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
+  if (errno || end == it->second.c_str() || *end)
+    throw std::invalid_argument("--" + key + ": not a number: " + it->second);
+  return v;
+}
+
+std::vector<std::string> args::get_list(const std::string& key, const std::string& def) {
+  auto v = split(get(key, def), ',');
+  if (v.empty()) throw std::invalid_argument("--" + key + ": empty list");
+  return v;
+}
+
+std::vector<std::uint64_t> args::get_sizes(const std::string& key, const std::string& def) {
+  std::vector<std::uint64_t> out;
+  for (auto& s : get_list(key, def)) out.push_back(parse_size(s));
+  return out;
+}
+
+void args::check_all_used() const {
+  for (auto& [k, v] : kv_)
+    if (!used_.count(k)) throw std::invalid_argument("unknown option --" + k);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep))
+    if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::uint64_t parse_size(const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno || end == s.c_str() || v < 0) throw std::invalid_argument("bad size: " + s);
+  std::string unit(end);
+  std::uint64_t mult = 1;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k") mult = 1ull << 10;
+  else if (unit == "M" || unit == "MiB") mult = 1ull << 20;
+  else if (unit == "G" || unit == "GiB") mult = 1ull << 30;
+  else if (unit == "T" || unit == "TiB") mult = 1ull << 40;
+  else throw std::invalid_argument("bad size unit: " + s);
+  return static_cast<std::uint64_t>(std::llround(v * static_cast<double>(mult)));
+}
+
+std::string size_label(std::uint64_t b) {
+  const char* units[] = {"", "K", "M", "G", "T"};
+  int u = 0;
+  while (u < 4 && b >= 1024 && b % 1024 == 0) {
+    b /= 1024;
+    ++u;
+  }
+  return std::to_string(b) + units[u];
+}
+
+// ---- randomness -------------------------------------------------------------------
+std::uint64_t rng::next() {
+  std::uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::vector<std::uint64_t> permutation(std::uint64_t n, std::uint64_t seed) {
+  std::vector<std::uint64_t> p(n);
+  for (std::uint64_t i = 0; i < n; ++i) p[i] = i;
+  rng r(seed);
+  for (std::uint64_t i = n; i > 1; --i) std::swap(p[i - 1], p[r.below(i)]);
+  return p;
+}
+
+// ---- counters ---------------------------------------------------------------------
+static std::map<std::string, std::uint64_t> read_tlb() {
+  std::map<std::string, std::uint64_t> m;
+  std::ifstream in("/proc/vmstat");
+  std::string k;
+  std::uint64_t v;
+  while (in >> k >> v)
+    if (k.rfind("nr_tlb_", 0) == 0) m[k] = v;
+  return m;
+}
+
+counters snapshot() {
+  counters c;
+  c.tlb = read_tlb();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  c.minflt = ru.ru_minflt;
+  c.majflt = ru.ru_majflt;
+  c.t = std::chrono::steady_clock::now();  // last: /proc reads are not timed
+  return c;
+}
+
+delta diff(const counters& a, const counters& b) {
+  delta d;
+  d.seconds = std::chrono::duration<double>(b.t - a.t).count();
+  d.minflt = b.minflt - a.minflt;
+  d.majflt = b.majflt - a.majflt;
+  if (!a.tlb.empty() && !b.tlb.empty()) {
+    std::map<std::string, std::int64_t> t;
+    for (auto& [k, v] : b.tlb) {
+      auto it = a.tlb.find(k);
+      if (it != a.tlb.end())
+        t[k] = static_cast<std::int64_t>(v) - static_cast<std::int64_t>(it->second);
+    }
+    d.tlb = t;
+  }
+  return d;
+}
+
+// ---- JSON -------------------------------------------------------------------------
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\t': o += "\\t"; break;
+      case '\r': o += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          o += buf;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+  }
+  return o + "\"";
+}
+
+json& json::set_raw(const std::string& k, const std::string& enc) {
+  for (auto& [key, v] : items_)
+    if (key == k) {
+      v = enc;
+      return *this;
+    }
+  items_.emplace_back(k, enc);
+  return *this;
+}
+json& json::set(const std::string& k, const std::string& v) { return set_raw(k, json_string(v)); }
+json& json::set(const std::string& k, double v) {
+  if (!std::isfinite(v)) return set_null(k);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return set_raw(k, buf);
+}
+json& json::set(const std::string& k, bool v) { return set_raw(k, v ? "true" : "false"); }
+json& json::set(const std::string& k, const json& v) { return set_raw(k, v.str()); }
+json& json::set_null(const std::string& k) { return set_raw(k, "null"); }
+
+std::string json::str() const {
+  std::string o = "{";
+  bool first = true;
+  for (auto& [k, v] : items_) {
+    if (!first) o += ", ";
+    first = false;
+    o += json_string(k) + ": " + v;
+  }
+  return o + "}";
+}
+
+// ---- environment --------------------------------------------------------------------
+static std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string l;
+  std::getline(in, l);
+  return l;
+}
+
+static std::string cpuinfo_field(const std::string& name) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string l;
+  while (std::getline(in, l)) {
+    if (l.rfind(name, 0) == 0) {
+      auto c = l.find(':');
+      if (c != std::string::npos) return l.substr(l.find_first_not_of(' ', c + 1));
+    }
+  }
+  return {};
+}
+
+static const std::pair<const char*, daxvm::knob> kKnobs[] = {
+    {"page_tables_on", daxvm::knob::page_tables_on},
+    {"kbytes_occupied", daxvm::knob::kbytes_occupied},
+    {"zeroout_blocks", daxvm::knob::zeroout_blocks},
+    {"prezero", daxvm::knob::prezero},
+    {"prezeroed_blocks", daxvm::knob::prezeroed_blocks},
+    {"msync", daxvm::knob::msync},
+    {"zombie_max_pages", daxvm::knob::zombie_max_pages},
+};
+
+static std::string fs_name(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case 0xEF53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x01021994: return "tmpfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794c7630: return "overlayfs";
+    default: {
+      char b[32];
+      std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(type));
+      return b;
+    }
+  }
+}
+
+json environment(const std::filesystem::path& dir) {
+  json e;
+  utsname u{};
+  uname(&u);
+  e.set("kernel", u.release);
+  e.set("kernel_version", read_first_line("/proc/version"));
+  if (const char* c = std::getenv("DAXVM_KERNEL_COMMIT"); c && *c) e.set("kernel_commit", c);
+  else e.set_null("kernel_commit");
+  e.set("host", u.nodename);
+  e.set("machine", u.machine);
+  e.set("cpu_model", cpuinfo_field("model name"));
+  e.set("cpus_online", static_cast<std::int64_t>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::string flags = " " + cpuinfo_field("flags") + " ";
+  bool hv = flags.find(" hypervisor ") != std::string::npos;
+  e.set("hypervisor", hv);
+  if (const char* a = std::getenv("DAXVM_ACCEL"); a && *a) e.set("accel", a);
+  else if (!hv) e.set("accel", "bare-metal");
+  else e.set_null("accel");  // a VM, but KVM or TCG is not visible from inside
+  struct statfs sf {};
+  if (statfs(dir.c_str(), &sf) == 0) e.set("fs_type", fs_name(sf.f_type));
+  auto pr = daxvm::probe_file(dir);
+  if (pr && pr->dax_known) e.set("fs_dax", pr->dax);
+  else e.set_null("fs_dax");
+  daxvm::control ctl;
+  e.set("daxvm_kernel", ctl.has_daxvm());
+  json knobs;
+  auto dev = ctl.device_for(dir);
+  if (dev) e.set("device", *dev);
+  for (auto& [name, k] : kKnobs) {
+    auto v = ctl.get(k, dev ? *dev : std::string());
+    if (v) knobs.set(name, *v);
+  }
+  e.set("daxvm_knobs", knobs);
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  char ts[64];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  e.set("timestamp", ts);
+  return e;
+}
+
+// ---- files ------------------------------------------------------------------------
+[[noreturn]] void fail_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+layout parse_layout(const std::string& s) {
+  if (s == "fresh") return layout::fresh;
+  if (s == "frag" || s == "fragmented") return layout::fragmented;
+  throw std::invalid_argument("layout must be fresh or frag: " + s);
+}
+const char* to_string(layout l) { return l == layout::fresh ? "fresh" : "frag"; }
+
+void prepare_file(const std::filesystem::path& p, std::uint64_t size, layout l,
+                  std::uint64_t seed) {
+  // A tag beside the file says how it was made, so runs reuse it.
+  auto tag = p;
+  tag += ".made";
+  std::string want = std::to_string(size) + " " + to_string(l) + " " + std::to_string(seed);
+  std::error_code ec;
+  if (std::filesystem::exists(p, ec) && std::filesystem::file_size(p, ec) == size &&
+      read_first_line(tag) == want)
+    return;
+  std::filesystem::remove(p, ec);
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_errno("open " + p.string());
+  std::vector<char> buf(1 << 20);
+  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>('a' + i % 26);
+  auto put = [&](std::uint64_t off, std::size_t len) {
+    std::size_t done = 0;
+    while (done < len) {
+      ssize_t n = ::pwrite(fd, buf.data() + done, len - done, static_cast<off_t>(off + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        ::close(fd);
+        errno = e;
+        fail_errno("pwrite " + p.string());
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  };
+  if (l == layout::fresh) {
+    for (std::uint64_t off = 0; off < size; off += buf.size())
+      put(off, static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off)));
+  } else {
+    std::uint64_t pages = (size + kPage - 1) / kPage;
+    for (auto i : permutation(pages, seed)) {
+      std::uint64_t off = i * kPage;
+      put(off, static_cast<std::size_t>(std::min<std::uint64_t>(kPage, size - off)));
+      // Without this a delayed-allocation file system (ext4 without DAX)
+      // would sort the blocks at writeback; DAX allocates at write time.
+      if (i % 64 == 0) ::fdatasync(fd);
+    }
+  }
+  if (::fsync(fd) != 0) fail_errno("fsync " + p.string());
+  ::close(fd);
+  std::ofstream(tag) << want << '\n';
+}
+
+std::optional<std::uint64_t> extent_count(const std::filesystem::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct fiemap fm {};
+  fm.fm_start = 0;
+  fm.fm_length = FIEMAP_MAX_OFFSET;
+  fm.fm_flags = FIEMAP_FLAG_SYNC;
+  fm.fm_extent_count = 0;  // count only
+  int rc = ::ioctl(fd, FS_IOC_FIEMAP, &fm);
+  ::close(fd);
+  if (rc != 0) return std::nullopt;
+  return fm.fm_mapped_extents;
+}
+
+// ---- results ------------------------------------------------------------------------
+reporter::reporter(std::filesystem::path out_dir, std::filesystem::path bench_dir,
+                   std::string benchmark)
+    : out_(std::move(out_dir)), benchmark_(std::move(benchmark)),
+      env_(environment(bench_dir)), start_(std::chrono::steady_clock::now()) {
+  std::filesystem::create_directories(out_);
+}
+
+void reporter::write(const std::string& variant, const json& params, const std::string& key,
+                     int trial, const trial_result& r) {
+  json j;
+  j.set("schema", 1);
+  j.set("benchmark", benchmark_);
+  j.set("variant", variant);
+  j.set("params", params);
+  j.set("trial", trial);
+  j.set("status", r.status);
+  if (!r.reason.empty()) j.set("reason", r.reason);
+  else j.set_null("reason");
+  if (r.status == "ok") {
+    double ops = r.ops ? static_cast<double>(r.ops) : 1.0;
+    j.set("seconds", r.d.seconds);
+    j.set("ops", r.ops);
+    j.set("bytes", r.bytes);
+    j.set("seconds_per_op", r.d.seconds / ops);
+    j.set("faults_minor", r.d.minflt);
+    j.set("faults_major", r.d.majflt);
+    j.set("faults_minor_per_op", static_cast<double>(r.d.minflt) / ops);
+    j.set("faults_major_per_op", static_cast<double>(r.d.majflt) / ops);
+    if (r.d.tlb) {
+      json t;
+      std::int64_t total = 0;
+      for (auto& [k, v] : *r.d.tlb) {
+        t.set(k, v);
+        if (k != "nr_tlb_remote_flush_received") total += v;
+      }
+      j.set("tlb_flushes", t);
+      j.set("tlb_flushes_per_op", static_cast<double>(total) / ops);
+    } else {
+      j.set_null("tlb_flushes");  // kernel without CONFIG_DEBUG_TLBFLUSH
+      j.set_null("tlb_flushes_per_op");
+    }
+    if (r.syscalls_per_op >= 0) j.set("syscalls_per_op", r.syscalls_per_op);
+    else j.set_null("syscalls_per_op");
+  } else {
+    for (auto* k : {"seconds", "ops", "bytes", "seconds_per_op", "faults_minor",
+                    "faults_major", "faults_minor_per_op", "faults_major_per_op",
+                    "tlb_flushes", "tlb_flushes_per_op", "syscalls_per_op"})
+      j.set_null(k);
+  }
+  j.set("extra", r.extra);
+  j.set("env", env_);
+  std::string name = benchmark_ + "-" + variant + "-" + key + "-t" + std::to_string(trial) + ".json";
+  auto path = out_ / name;
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream o(tmp);
+    o << j.str() << '\n';
+    if (!o) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+void reporter::progress(const std::string& line) const {
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::fprintf(stderr, "[%s %7.1fs] %s\n", benchmark_.c_str(), s, line.c_str());
+}
+
+bool is_unsupported(std::error_code ec) {
+  return ec == daxvm::errc::kernel_lacks_daxvm || ec == daxvm::errc::not_dax ||
+         ec == std::errc::operation_not_supported;
+}
+
+// ---- knobs ---------------------------------------------------------------------------
+knob_guard::knob_guard(const std::vector<std::string>& settings,
+                       const std::filesystem::path& dir) {
+  if (settings.empty()) return;
+  auto dev = ctl_.device_for(dir);
+  if (dev) dev_ = *dev;
+  for (auto& s : settings) {
+    auto eq = s.find('=');
+    std::string name = s.substr(0, eq);
+    std::string val = eq == std::string::npos ? "" : s.substr(eq + 1);
+    asked_.emplace_back(name, val);
+    if (!reason_.empty()) continue;
+    const daxvm::knob* k = nullptr;
+    for (auto& [n, kk] : kKnobs)
+      if (name == n) k = &kk;
+    if (!k || val.empty()) {
+      reason_ = "bad knob setting: " + s;
+      continue;
+    }
+    auto old = ctl_.get(*k, dev_);
+    if (!old) {
+      reason_ = "knob " + name + ": " + old.error().message();
+      continue;
+    }
+    if (auto ec = ctl_.set(*k, std::stoull(val), dev_)) {
+      reason_ = "knob " + name + "=" + val + ": " + ec.message();
+      continue;
+    }
+    restore_.emplace_back(*k, *old);
+  }
+}
+
+knob_guard::~knob_guard() {
+  for (auto it = restore_.rbegin(); it != restore_.rend(); ++it)
+    (void)ctl_.set(it->first, it->second, dev_);
+}
+
+json knob_guard::describe() const {
+  json j;
+  for (auto& [k, v] : asked_) j.set(k, v);
+  return j;
+}
+
+static volatile std::uint64_t g_sink;
+void consume(std::uint64_t v) { g_sink = g_sink + v; }
+
+}  // namespace bench
