@@ -28,12 +28,12 @@ common_opts parse_common(args& a) {
   std::string k = a.get("knobs", "");
   c.knobs = split(k, ',');
   c.knobs_label = c.knobs.empty() ? "default" : k;
-  std::filesystem::create_directories(c.dir);
   return c;
 }
 
 runner::runner(const common_opts& c, const std::string& benchmark)
-    : c_(c), rep_(c.out, c.dir, benchmark), knobs_(c.knobs, c.dir) {
+    : c_(c), rep_((std::filesystem::create_directories(c.dir), c.out), c.dir, benchmark),
+      knobs_(c.knobs, c.dir) {
   if (!knobs_.ok()) rep_.progress("knobs not applied, runs are recorded unsupported: " + knobs_.reason());
 }
 
