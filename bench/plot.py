@@ -115,18 +115,20 @@ def finish(fig, rows, skipped, out, title):
 
 def fig_read(csvp, out):
     rows, ok, skipped = load(csvp, "read")
-    layouts = sorted({r["param_layout"] for r in ok}, key=lambda x: x != "fresh") or ["fresh"]
+    for r in rows:  # columns: file-system state x file layout
+        r["col"] = f"{r.get('param_fs_state') or 'fresh'} fs, {'fragmented' if r['param_layout'] == 'frag' else 'fresh'} file"
+    layouts = sorted({r["col"] for r in ok}, key=lambda x: (x.startswith("aged"), "fragmented" in x)) or ["-"]
     orders = sorted({r["param_order"] for r in ok})
     fig, axes = plt.subplots(2, len(layouts), figsize=(5.5 * len(layouts), 7), squeeze=False)
     for c, lay in enumerate(layouts):
-        sel = [r for r in ok if r["param_layout"] == lay]
+        sel = [r for r in ok if r["col"] == lay]
         def grp(r):
             return label(r) + (f" {r['param_order']}" if len(orders) > 1 else "")
         thr = series(sel, grp, "param_size", lambda r: num(r["param_size"]) / num(r["seconds_per_op"]) / GIB
                      if num(r["seconds_per_op"]) else None)
         flt = series(sel, grp, "param_size", lambda r: num(r["faults_minor_per_op"]))
         draw(axes[0][c], thr)
-        axes[0][c].set_title(f"{'aged/fragmented' if lay == 'frag' else 'fresh'} file: open+map+touch+unmap+close", fontsize=8)
+        axes[0][c].set_title(f"{lay}: open+map+touch+unmap+close", fontsize=8)
         axes[0][c].set_ylabel("throughput (GiB/s)")
         draw(axes[1][c], flt, logy="sym")
         axes[1][c].set_ylabel("minor page faults / op")

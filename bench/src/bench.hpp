@@ -17,6 +17,7 @@ struct common_opts {
   std::uint64_t seed = 1;
   std::vector<std::string> knobs;  // name=value, set for the run, restored after
   std::string knobs_label;         // "msync=0,zeroout_blocks=0" or "default"
+  std::string fs_state;            // --fs-state: fresh | aged (a label of --dir's file system)
 };
 common_opts parse_common(args& a);
 

@@ -28,6 +28,7 @@ common_opts parse_common(args& a) {
   std::string k = a.get("knobs", "");
   c.knobs = split(k, ',');
   c.knobs_label = c.knobs.empty() ? "default" : k;
+  c.fs_state = a.get("fs-state", "fresh");
   return c;
 }
 
@@ -41,7 +42,8 @@ void runner::run(const std::string& variant, json params, const std::string& key
                  const std::optional<std::string>& unsupported,
                  const std::function<trial_result()>& fn) {
   params.set("knobs", c_.knobs_label);
-  std::string fkey = key;
+  params.set("fs_state", c_.fs_state);
+  std::string fkey = key + (c_.fs_state == "fresh" ? "" : "-" + c_.fs_state);
   if (!c_.knobs.empty()) {
     for (char ch : c_.knobs_label) fkey += (ch == '=' || ch == ',') ? '_' : ch;
   }
@@ -138,7 +140,8 @@ static void usage() {
   std::fputs(
       "usage: daxvm-bench SUBCOMMAND --dir DIR --out RAWDIR [options]\n"
       "subcommands: read, append, overwrite, db (see bench/README.md)\n"
-      "common: --trials N (3) --warmup N (1) --seed N (1) --knobs name=v,... \n"
+      "common: --trials N (3) --warmup N (1) --seed N (1) --knobs name=v,...\n"
+      "        --fs-state fresh|aged (label for the file system of --dir)\n"
       "read:      --sizes 4K,1M,.. --variants read,mmap,populate,daxvm,daxvm-batch\n"
       "           --orders seq,rand --layouts fresh,frag --budget BYTES --max-ops N\n"
       "append:    --total BYTES --sizes 4K,..,2M --variants write,mmap,populate,daxvm,nt,daxvm-nt\n"

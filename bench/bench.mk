@@ -1,0 +1,60 @@
+# bench.mk - benchmark targets. Included by the top-level Makefile, or run
+# alone: make -f bench/bench.mk figure-read BENCH_DIR=/mnt/pmem0/bench
+#
+#   bench          build + the host ctest suite (a tiny run of every subcommand)
+#   bench-build    build daxvm-bench and daxvm-age into $(BENCH_BUILD)
+#   figure-read / figure-append / figure-overwrite / figure-db
+#                  run on $(BENCH_DIR), collect, plot:
+#                  $(RESULTS)/<fig>/{raw/,data.csv,plot.png,commands.txt}
+#
+# Sizes and trials are variables so a TCG guest can use small ones, e.g.
+#   make figure-read BENCH_DIR=/mnt/pmem0/b READ_SIZES=4K,1M,64M TRIALS=2
+
+BENCH_SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BENCH_BUILD ?= $(abspath $(BENCH_SRC)/../build/bench)
+# Debian's python3 has matplotlib; a pyenv shim first in PATH may not.
+BENCH_PY ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+ifndef RUN_ID
+RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)
+endif
+RESULTS ?= results/$(RUN_ID)
+TRIALS ?= 3
+READ_SIZES ?= 4K,64K,1M,16M,256M,1G
+READ_ORDERS ?= seq,rand
+READ_BUDGET ?= 1G
+AGED_DIR ?=
+APPEND_SIZES ?= 4K,16K,64K,256K,1M,2M
+APPEND_TOTAL ?= 1G
+OVERWRITE_SIZE ?= 1G
+OVERWRITE_WRITES ?= 65536
+DB_RECORDS ?= 1048576
+DB_OPS ?= 200000
+DB_THREADS ?= $(shell seq -s, 1 $$(nproc))
+
+BENCH_FIG = $(BENCH_PY) $(BENCH_SRC)/figures.py --bench-dir $(BENCH_DIR) \
+	--results $(RESULTS) --bin-dir $(BENCH_BUILD) --trials $(TRIALS)
+
+.PHONY: bench bench-build figure-read figure-append figure-overwrite figure-db bench-need-dir
+
+bench-build:
+	cmake -S $(BENCH_SRC) -B $(BENCH_BUILD) >/dev/null
+	cmake --build $(BENCH_BUILD) -j2
+
+bench: bench-build
+	BUILD_DIR=$(BENCH_BUILD) $(BENCH_SRC)/run-tests.sh
+
+bench-need-dir:
+	@test -n "$(BENCH_DIR)" || { echo "set BENCH_DIR=/path/on/the/dax/mount"; exit 2; }
+
+figure-read: bench-build bench-need-dir
+	$(BENCH_FIG) read --read-sizes $(READ_SIZES) --read-orders $(READ_ORDERS) \
+		--read-budget $(READ_BUDGET) $(if $(AGED_DIR),--aged-dir $(AGED_DIR))
+
+figure-append: bench-build bench-need-dir
+	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL)
+
+figure-overwrite: bench-build bench-need-dir
+	$(BENCH_FIG) overwrite --overwrite-size $(OVERWRITE_SIZE) --overwrite-writes $(OVERWRITE_WRITES)
+
+figure-db: bench-build bench-need-dir
+	$(BENCH_FIG) db --db-records $(DB_RECORDS) --db-ops $(DB_OPS) --db-threads $(DB_THREADS)
