@@ -69,13 +69,21 @@ def series(rows, group, x, y):
     return out
 
 
+COLORS = {}
+
+
+def color(g):
+    """The same series has the same colour in every panel."""
+    return COLORS.setdefault(g, f"C{len(COLORS) % 10}")
+
+
 def draw(ax, ser, logx=True, logy=True, xfmt=size_label):
     for g in sorted(ser):
         pts = ser[g]
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
         err = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
-        ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=2, label=g)
+        ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=2, label=g, color=color(g))
         if xfmt:
             ax.set_xticks(xs)
             ax.set_xticklabels([xfmt(x) for x in xs], rotation=45, fontsize=7)
@@ -115,25 +123,30 @@ def finish(fig, rows, skipped, out, title):
 
 def fig_read(csvp, out):
     rows, ok, skipped = load(csvp, "read")
-    for r in rows:  # columns: file-system state x file layout
-        r["col"] = f"{r.get('param_fs_state') or 'fresh'} fs, {'fragmented' if r['param_layout'] == 'frag' else 'fresh'} file"
-    layouts = sorted({r["col"] for r in ok}, key=lambda x: (x.startswith("aged"), "fragmented" in x)) or ["-"]
+    states = sorted({r.get("param_fs_state") or "fresh" for r in ok}, key=lambda x: x != "fresh") or ["fresh"]
+    layouts = sorted({r["param_layout"] for r in ok}, key=lambda x: x != "fresh") or ["fresh"]
     orders = sorted({r["param_order"] for r in ok})
-    fig, axes = plt.subplots(2, len(layouts), figsize=(5.5 * len(layouts), 7), squeeze=False)
-    for c, lay in enumerate(layouts):
-        sel = [r for r in ok if r["col"] == lay]
-        def grp(r):
-            return label(r) + (f" {r['param_order']}" if len(orders) > 1 else "")
-        thr = series(sel, grp, "param_size", lambda r: num(r["param_size"]) / num(r["seconds_per_op"]) / GIB
-                     if num(r["seconds_per_op"]) else None)
-        flt = series(sel, grp, "param_size", lambda r: num(r["faults_minor_per_op"]))
-        draw(axes[0][c], thr)
-        axes[0][c].set_title(f"{lay}: open+map+touch+unmap+close", fontsize=8)
-        axes[0][c].set_ylabel("throughput (GiB/s)")
-        draw(axes[1][c], flt, logy="sym")
-        axes[1][c].set_ylabel("minor page faults / op")
-        axes[1][c].set_xlabel("file size")
-        axes[0][c].legend(fontsize=7)
+    fig, axes = plt.subplots(2 * len(states), len(layouts), figsize=(5.5 * len(layouts), 3.4 * 2 * len(states)),
+                             squeeze=False)
+
+    def grp(r):
+        return label(r) + (f" {r['param_order']}" if len(orders) > 1 else "")
+
+    for i, st in enumerate(states):
+        for c, lay in enumerate(layouts):
+            sel = [r for r in ok if (r.get("param_fs_state") or "fresh") == st and r["param_layout"] == lay]
+            thr = series(sel, grp, "param_size", lambda r: num(r["param_size"]) / num(r["seconds_per_op"]) / GIB
+                         if num(r["seconds_per_op"]) else None)
+            flt = series(sel, grp, "param_size", lambda r: num(r["faults_minor_per_op"]))
+            top, bottom = axes[2 * i][c], axes[2 * i + 1][c]
+            draw(top, thr)
+            top.set_title(f"{st} file system, {'fragmented' if lay == 'frag' else 'fresh'} file", fontsize=8)
+            top.set_ylabel("GiB/s (open+map+touch+unmap+close)", fontsize=8)
+            draw(bottom, flt, logy="sym")
+            bottom.set_ylabel("minor page faults / op", fontsize=8)
+            bottom.set_xlabel("file size")
+            if thr:
+                top.legend(fontsize=6)
     finish(fig, rows, skipped, out, "read: whole-file access per interface")
 
 
