@@ -58,3 +58,17 @@ figure-overwrite: bench-build bench-need-dir
 
 figure-db: bench-build bench-need-dir
 	$(BENCH_FIG) db --db-records $(DB_RECORDS) --db-ops $(DB_OPS) --db-threads $(DB_THREADS)
+
+# An aged file-system image, cached by its parameters (see aged-image.sh);
+# in the guest, AGED_DEVICE=/dev/pmemN ages (or restores) that device.
+AGED_FS ?= ext4
+AGED_SIZE ?= 4G
+AGED_UTIL ?= 0.8
+AGED_TURNOVER ?= 3
+AGED_SEED ?= 1
+AGED_DEVICE ?=
+.PHONY: aged-image
+aged-image: bench-build
+	$(BENCH_SRC)/aged-image.sh --fs $(AGED_FS) --size $(AGED_SIZE) --util $(AGED_UTIL) \
+		--turnover $(AGED_TURNOVER) --seed $(AGED_SEED) --age $(BENCH_BUILD)/daxvm-age \
+		$(if $(AGED_DEVICE),--device $(AGED_DEVICE))
