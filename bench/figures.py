@@ -13,6 +13,7 @@ import argparse
 import os
 import pathlib
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -46,6 +47,8 @@ def main():
     ap.add_argument("--db-ops", default="200000")
     ap.add_argument("--db-threads", default=",".join(str(t) for t in range(1, (os.cpu_count() or 1) + 1)))
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--keep-files", action="store_true",
+                    help="keep the test files under --bench-dir/<fig> (default: removed, the DAX mount is small)")
     a = ap.parse_args()
 
     out = pathlib.Path(a.results) / a.figure
@@ -84,6 +87,9 @@ def main():
         rc |= run([exe, "db", "--dir", bd / "db", "--records", a.db_records, "--ops", a.db_ops,
                    "--threads", a.db_threads, "--mix", "read,update",
                    "--variants", "pread,mmap,daxvm"] + common, log)
+    if not a.keep_files:
+        for d in [bd / a.figure] + ([pathlib.Path(a.aged_dir) / a.figure] if a.aged_dir else []):
+            shutil.rmtree(d, ignore_errors=True)
     csv = out / "data.csv"
     rc |= run([sys.executable, HERE / "collect.py", raw, "-o", csv], log)
     if not a.no_plot and csv.exists():
