@@ -45,8 +45,8 @@ class runner {
 
  private:
   common_opts c_;
+  knob_guard knobs_;  // before rep_: the environment records the knobs as set
   reporter rep_;
-  knob_guard knobs_;
   int errors_ = 0;
 };
 

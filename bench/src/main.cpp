@@ -33,8 +33,8 @@ common_opts parse_common(args& a) {
 }
 
 runner::runner(const common_opts& c, const std::string& benchmark)
-    : c_(c), rep_((std::filesystem::create_directories(c.dir), c.out), c.dir, benchmark),
-      knobs_(c.knobs, c.dir) {
+    : c_(c), knobs_((std::filesystem::create_directories(c.dir), c.knobs), c.dir),
+      rep_(c.out, c.dir, benchmark) {
   if (!knobs_.ok()) rep_.progress("knobs not applied, runs are recorded unsupported: " + knobs_.reason());
 }
 
