@@ -22,13 +22,13 @@ VARIANT :=
 QEMU_FLAGS :=
 endif
 
-PROVIDER ?= $(shell python3 scripts/config.py vm_provider 2>/dev/null || echo libvirt)
+PROVIDER ?= $(shell /usr/bin/python3 scripts/config.py vm_provider 2>/dev/null || echo qemu)
 PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE_V) \
 	-i $(TOP)/ansible/inventories/emulated -e vm_provider=$(PROVIDER) \
 	-e kernel_variant=$(VARIANT)
 
 .PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
-	boot test test-host test-guest bench figures lint clean
+	boot test test-host test-guest lint clean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -90,6 +90,9 @@ test-guest: kernel image guest-bin
 lint:
 	$(Q)cd ansible && ansible-lint -q
 	$(Q)scripts/checkpatch.sh
+
+# bench, bench-build, figure-read|append|overwrite|db, aged-image
+include bench/bench.mk
 
 ## clean          remove build/ outputs except the downloads and NVDIMM files
 clean:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Time the testbed's stages and compare them with the targets of issue 2.
 
 Prints a table and writes JSON (default results/testbed-timings.json).

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Print testbed configuration values.
 
 The defaults live in ansible/group_vars/all.yml (read by every role too);

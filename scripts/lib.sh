@@ -4,13 +4,16 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 
+# Debian's interpreter: its packages (yaml, matplotlib) come from make deps.
+PY=/usr/bin/python3
+
 log() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Value of KEY from the testbed configuration (ansible/group_vars/all.yml,
 # overridden by ansible/local.yml): one source for make, scripts and roles.
-cfg() { python3 "$TOP/scripts/config.py" "$@"; }
+cfg() { "$PY" "$TOP/scripts/config.py" "$@"; }
 
 # Fail early with a clear message when the disk cannot hold a step.
 need_space() { # need_space DIR MIB WHAT

@@ -95,7 +95,7 @@ check_backing() { # FILE SIZE_MIB
 }
 
 port_free() {
-	python3 - "$1" <<'PY'
+	"$PY" - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
 try:

@@ -4,7 +4,7 @@
 # A missing results file counts as a failure: no result is not a pass.
 #   summary.sh RESULTS.json...
 source "$(dirname "$0")/lib.sh"
-python3 - "$@" <<'PY'
+"$PY" - "$@" <<'PY'
 import json, pathlib, sys
 
 counts = {"pass": 0, "fail": 0, "skip": 0}

@@ -15,7 +15,7 @@ record() { # NAME STATUS [LOG]
 
 # ctest's JUnit report, one JSON line per test case.
 junit_to_json() { # PREFIX XML
-	python3 - "$1" "$2" >>"$OUT" <<'PY'
+	"$PY" - "$1" "$2" >>"$OUT" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 prefix, path = sys.argv[1], sys.argv[2]
 for case in ET.parse(path).getroot().iter("testcase"):
@@ -30,19 +30,21 @@ for case in ET.parse(path).getroot().iter("testcase"):
 PY
 }
 
-userlib() { # NAME SANITIZE
-	local dir=$BUILD/$1 log=$RES/$1.log
-	log "userlib: $1 build and host tests (log: ${log#$TOP/})"
-	if cmake -S "$TOP/userlib" -B "$dir" -DDAXVM_SANITIZE="$2" >"$log" 2>&1 &&
+ctest_suite() { # NAME SOURCE_DIR [CMAKE_ARGS...]
+	local name=$1 src=$2 dir=$BUILD/$1 log=$RES/$1.log
+	shift 2
+	log "$name: build and host tests (log: ${log#$TOP/})"
+	if cmake -S "$src" -B "$dir" "$@" >"$log" 2>&1 &&
 		cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
-		(cd "$dir" && ctest -L host -j"$(nproc)" --output-junit "$dir/junit.xml" >>"$log" 2>&1)
+		rm -f "$dir/junit.xml"
+		(cd "$dir" && ctest -LE guest -j"$(nproc)" --output-junit "$dir/junit.xml" >>"$log" 2>&1)
 		if [ -f "$dir/junit.xml" ]; then
-			junit_to_json "$1." "$dir/junit.xml"
+			junit_to_json "$name." "$dir/junit.xml"
 		else
-			record "$1.ctest" fail "$log"
+			record "$name.ctest" fail "$log"
 		fi
 	else
-		record "$1.build" fail "$log"
+		record "$name.build" fail "$log"
 	fi
 }
 
@@ -51,8 +53,9 @@ userlib() { # NAME SANITIZE
 if grep -qs 'include/uapi/linux/daxvm.h' "$TOP"/kernel-patches/*.patch; then
 	export DAXVM_REQUIRE_PATCH=1
 fi
-userlib userlib OFF
-userlib userlib-sanitize ON
+ctest_suite userlib "$TOP/userlib" -DDAXVM_SANITIZE=OFF
+ctest_suite userlib-sanitize "$TOP/userlib" -DDAXVM_SANITIZE=ON
+ctest_suite bench "$TOP/bench"
 
 log "testbed error handling"
 "$TOP/tests/host/testbed.sh" "$RES/testbed.json" >"$RES/testbed.log" 2>&1
