@@ -176,6 +176,15 @@ export_series() {
 	log "exported $n patches to kernel-patches/"
 }
 
+# One kernel build at a time per checkout: two makes in one object tree
+# corrupt it, and two on 2 cores only slow each other down.
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.kernel.lock"
+if ! flock -n 9; then
+	log "another kernel build is running; waiting for it"
+	flock 9
+fi
+
 case ${1:-} in
 prepare) prepare ;;
 build) prepare && build "${2:-}" ;;
