@@ -2,11 +2,13 @@
 # PID 1 of the quick-loop initramfs: set up the NVDIMMs, run /run-cmd.sh
 # (packed in by `make boot`), print its exit status and power off.
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/tests
+# The real tools (usr/) win over busybox applets of the same name.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/tests
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo 8 >/proc/sys/kernel/printk
 
@@ -16,7 +18,7 @@ setup_pmem() {
 	local ns dev
 	for ns in $(ndctl list -N 2>/dev/null | sed -n 's/.*"dev":"\(namespace[0-9.]*\)".*/\1/p'); do
 		if ! ndctl list -n "$ns" | grep -q '"mode":"fsdax"'; then
-			ndctl create-namespace -q -f -e "$ns" -m fsdax >/dev/null || echo "quick-init: ndctl failed on $ns"
+			ndctl create-namespace -f -e "$ns" -m fsdax >/dev/null || echo "quick-init: ndctl failed on $ns"
 		fi
 	done
 }

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 
 KDIR=$BUILD/kernel$VARIANT
-KERNEL=$KDIR/arch/x86/boot/bzImage
+KERNEL=${KERNEL:-$KDIR/arch/x86/boot/bzImage}
 RUN=$BUILD/run
 mkdir -p "$RUN"
 
