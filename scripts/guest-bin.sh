@@ -60,5 +60,8 @@ cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARE
 cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep \
 	>>"$UL.log" 2>&1 || die "building the userlib for the guest failed: ${UL#$TOP/}.log"
 for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep; do
-	install -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
+	install -s -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
 done
+
+# One archive for the guest: a single transfer instead of one per file.
+tar -C "$OUT" -czf "$BUILD/guest-bin.tgz" .
