@@ -14,6 +14,14 @@
 
 using daxvm::mapping;
 
+// A macro, not a helper function: GTEST_SKIP() only returns from the
+// function it is written in, and the test body must stop.
+#define REQUIRE_DAXVM()                                                              \
+  do {                                                                               \
+    if (!daxvm::kernel_has_daxvm())                                                  \
+      GTEST_SKIP() << "kernel lacks DaxVM (no /proc/fs/daxvm/version)";              \
+  } while (0)
+
 namespace {
 
 constexpr std::size_t two_mib = 2u << 20;
@@ -37,10 +45,6 @@ class Guest : public ::testing::Test {
     auto p = daxvm::probe_file(file);
     ASSERT_TRUE(p) << p.error().message();
     ASSERT_TRUE(p->dax) << dir << " is not a DAX mount (mount -o dax=always)";
-  }
-
-  void require_daxvm() {
-    if (!daxvm::kernel_has_daxvm()) GTEST_SKIP() << "kernel lacks DaxVM (no /proc/fs/daxvm/version)";
   }
 
   daxvm::map_options daxvm_opts(daxvm::access mode = daxvm::access::read_only) {
@@ -83,7 +87,7 @@ TEST_F(Guest, ReadOnlyWriteFaultsWithoutDaxvm) {
 }
 
 TEST_F(Guest, DaxvmMapReadsFileContent) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto m = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::none);
@@ -93,7 +97,7 @@ TEST_F(Guest, DaxvmMapReadsFileContent) {
 }
 
 TEST_F(Guest, DaxvmRangeAtPmdBoundary) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto o = daxvm_opts();
   o.offset = two_mib;
   o.length = 4096 + 10;
@@ -103,7 +107,7 @@ TEST_F(Guest, DaxvmRangeAtPmdBoundary) {
 }
 
 TEST_F(Guest, DaxvmReadOnlyWriteFaults) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto m = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(m) << m.error().message();
   auto* p = const_cast<std::byte*>(m->bytes().data());
@@ -114,7 +118,7 @@ TEST_F(Guest, DaxvmReadOnlyWriteFaults) {
 // Per-process permissions live at the PMD: a writable and a read-only
 // mapping of one file share PTE pages but not rights.
 TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto rw = mapping::map(file, daxvm_opts(daxvm::access::read_write));
   auto ro = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(rw && ro);
@@ -129,7 +133,7 @@ TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
 }
 
 TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto m = mapping::map(file, daxvm_opts(daxvm::access::read_write));
   ASSERT_TRUE(m) << m.error().message();
   std::memcpy(m->writable_bytes().data() + two_mib + 5, "durable", 7);
@@ -139,7 +143,7 @@ TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
 }
 
 TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto o = daxvm_opts(daxvm::access::read_write);
   o.no_msync = true;
   auto m = mapping::map(file, o);
@@ -150,7 +154,7 @@ TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
 }
 
 TEST_F(Guest, DaxvmPrivateIsEinvalFromKernel) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   int fd = ::open(file.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   void* a = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_DAXVM, fd, 0);
@@ -161,7 +165,7 @@ TEST_F(Guest, DaxvmPrivateIsEinvalFromKernel) {
 }
 
 TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   testutil::temp_dir other;  // $TMPDIR: expected not to be DAX
   testutil::write_file(other / "f", "x");
   if (daxvm::probe_file(other / "f")->dax) GTEST_SKIP() << "$TMPDIR is DAX too";
@@ -177,7 +181,7 @@ TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
 }
 
 TEST_F(Guest, BatchingAndFlushZombies) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto o = daxvm_opts();
   o.batching = true;
   for (int i = 0; i < 64; ++i) {  // more than the default zombie limit (33)
@@ -192,7 +196,7 @@ TEST_F(Guest, BatchingAndFlushZombies) {
 }
 
 TEST_F(Guest, EphemeralWithFile) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   std::size_t seen = 0;
   auto o = daxvm::ephemeral_options();
   o.on_unsupported = daxvm::policy::fail;
@@ -202,7 +206,7 @@ TEST_F(Guest, EphemeralWithFile) {
 }
 
 TEST_F(Guest, MigrateTables) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   auto m = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(m);
   daxvm::control c;
@@ -213,7 +217,7 @@ TEST_F(Guest, MigrateTables) {
 }
 
 TEST_F(Guest, KnobsOfThisMount) {
-  require_daxvm();
+  REQUIRE_DAXVM();
   daxvm::control c;
   auto dev = c.device_for(dir);
   ASSERT_TRUE(dev) << dev.error().message();
