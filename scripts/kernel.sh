@@ -148,8 +148,8 @@ build() {
 check_config() {
 	local config=$1 line bad=0
 	shift
+	# Later fragments override earlier ones: check each key's last value.
 	while read -r line; do
-		case $line in CONFIG_*=*) ;; *) continue ;; esac
 		local key=${line%%=*} val=${line#*=}
 		if [ "$val" = n ]; then
 			grep -q "^$key=" "$config" && { warn "$key should be off"; bad=1; }
@@ -157,7 +157,7 @@ check_config() {
 			warn "$line did not stick ($(grep "^$key=" "$config" || echo unset))"
 			bad=1
 		fi
-	done < <(cat "$@")
+	done < <(cat "$@" | grep '^CONFIG_' | tac | awk -F= '!seen[$1]++' | tac)
 	[ $bad = 0 ] || die "kernel config fragments are not satisfied"
 }
 
