@@ -22,7 +22,7 @@ VARIANT :=
 QEMU_FLAGS :=
 endif
 
-PROVIDER ?= $(shell /usr/bin/python3 scripts/config.py vm_provider 2>/dev/null || echo qemu)
+PROVIDER ?= $(shell /usr/bin/python3 scripts/config.py vm_provider 2>/dev/null || echo libvirt)
 PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE_V) \
 	-i $(TOP)/ansible/inventories/emulated -e vm_provider=$(PROVIDER) \
 	-e kernel_variant=$(VARIANT)
