@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the DaxVM guest tests. */
+#ifndef DAXVM_UTIL_H
+#define DAXVM_UTIL_H
+
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/daxvm.h>
+#include "tap.h"
+
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+
+#define KiB 1024UL
+#define MiB (1024UL * 1024)
+#define PG 4096UL
+
+static inline int daxvm_kernel(void)
+{
+	return access("/proc/fs/daxvm/version", R_OK) == 0;
+}
+
+static inline long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+static inline double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The byte at file offset @off of file number @id. */
+static inline unsigned char pattern(unsigned int id, unsigned long off)
+{
+	return (unsigned char)(id * 131 + (off / PG) * 7 + 1);
+}
+
+/* Writes @size bytes of pattern @id in @chunk-sized write() calls. */
+static inline int make_pattern_file(const char *path, unsigned int id,
+				    unsigned long size, unsigned long chunk)
+{
+	unsigned char *buf = malloc(chunk);
+	unsigned long off, i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || !buf)
+		tap_die("create %s", path);
+	for (off = 0; off < size; off += chunk) {
+		for (i = 0; i < chunk; i += PG)
+			memset(buf + i, pattern(id, off + i), PG);
+		if (pwrite(fd, buf, chunk, off) != (ssize_t)chunk)
+			tap_die("write %s", path);
+	}
+	free(buf);
+	return fd;
+}
+
+static inline void *map_daxvm(int fd, unsigned long len, int prot)
+{
+	return mmap(NULL, len, prot, MAP_SHARED_VALIDATE | MAP_DAXVM, fd, 0);
+}
+
+/* First page of [p, p + len) whose bytes differ from pattern @id, or -1. */
+static inline long check_pattern(const unsigned char *p, unsigned int id,
+				 unsigned long base, unsigned long len)
+{
+	unsigned long off;
+
+	for (off = 0; off < len; off += PG)
+		if (p[off] != pattern(id, base + off) ||
+		    p[off + PG - 1] != pattern(id, base + off))
+			return off / PG;
+	return -1;
+}
+
+/* Touch one byte per page (read); returns a checksum. */
+static inline unsigned long touch(const volatile unsigned char *p,
+				  unsigned long len)
+{
+	unsigned long off, sum = 0;
+
+	for (off = 0; off < len; off += PG)
+		sum += p[off];
+	return sum;
+}
+
+/* Run @fn in a child; returns its signal number, or 0 on exit(0), -1 else. */
+static inline int in_child(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		tap_die("fork");
+	if (!pid) {
+		/* The parent's handlers would longjmp into its stack frame. */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		fn(arg);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status);
+	return WEXITSTATUS(status) ? -1 : 0;
+}
+
+static sigjmp_buf fault_jmp;
+static volatile int fault_sig;
+
+static inline void fault_handler(int sig)
+{
+	fault_sig = sig;
+	siglongjmp(fault_jmp, 1);
+}
+
+static inline void catch_faults(void)
+{
+	struct sigaction sa = { .sa_handler = fault_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* Write one byte; returns 0 or the signal it raised. */
+static inline int try_write(volatile unsigned char *p, unsigned char v)
+{
+	fault_sig = 0;
+	if (!sigsetjmp(fault_jmp, 1))
+		*p = v;
+	return fault_sig;
+}
+
+/* Read one byte into *v; returns 0 or the signal it raised. */
+static inline int try_read(volatile unsigned char *p, unsigned char *v)
+{
+	fault_sig = 0;
+	if (!sigsetjmp(fault_jmp, 1))
+		*v = *p;
+	return fault_sig;
+}
+
+#endif
