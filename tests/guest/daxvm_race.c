@@ -96,6 +96,7 @@ static void reader(double secs, int remap)
 		}
 	}
 	printf("# reader %d: %lu reads, %lu SIGBUS\n", getpid(), reads, sigbus);
+	fflush(stdout);
 	_exit(reads ? 0 : 2);
 }
 

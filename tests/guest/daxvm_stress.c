@@ -106,6 +106,7 @@ static void worker(double secs, unsigned int seed)
 		ops++;
 	}
 	printf("# worker %d: %lu rounds\n", getpid(), ops);
+	fflush(stdout);
 	_exit(0);
 }
 
