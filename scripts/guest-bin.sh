@@ -16,7 +16,7 @@ SRC=$BUILD/linux
 [ -d "$HDRS" ] || die "no kernel headers in ${HDRS#$TOP/}: run 'make kernel'"
 mkdir -p "$OUT/selftests-vm"
 
-CC=(ccache gcc -O2 -Wall -Werror -static -isystem "$HDRS")
+CC=(ccache gcc -O2 -Wall -Werror -static -isystem "$HDRS" -I "$TOP/tests/guest")
 build_c() { # OUT SRC...
 	local out=$1
 	shift
@@ -28,6 +28,15 @@ build_c() { # OUT SRC...
 for c in "$TOP"/tests/guest/*.c; do
 	build_c "$OUT/$(basename "$c" .c)" "$c"
 done
+# The DaxVM tests need the series' uapi header: built only when the kernel
+# has it (the series is staged until it passes the whole suite).
+rm -f "$OUT"/daxvm_* "$OUT/daxvm.suite"
+if [ -f "$HDRS/linux/daxvm.h" ]; then
+	for c in "$TOP"/tests/guest-daxvm/*.c; do
+		build_c "$OUT/$(basename "$c" .c)" "$c"
+	done
+	install -m644 "$TOP/tests/guest-daxvm/daxvm.suite" "$OUT/"
+fi
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
 install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$OUT/"
 

@@ -50,7 +50,8 @@ ctest_suite() { # NAME SOURCE_DIR [CMAKE_ARGS...]
 
 # Once the series carries the uapi header, the userlib's copy of the values
 # must match it (the test skips only while no such patch exists).
-if grep -qs 'include/uapi/linux/daxvm.h' "$TOP"/kernel-patches/*.patch; then
+active=$(grep -v '^#' "$TOP/kernel-patches/series" | sed "s|^|$TOP/kernel-patches/|")
+if [ -n "$active" ] && grep -qs 'include/uapi/linux/daxvm.h' $active; then
 	export DAXVM_REQUIRE_PATCH=1
 fi
 ctest_suite userlib "$TOP/userlib" -DDAXVM_SANITIZE=OFF
@@ -63,7 +64,8 @@ sed 's/"name":"/"name":"testbed./' "$RES/testbed.json" >>"$OUT"
 
 log "checkpatch on kernel-patches/"
 "$TOP/scripts/kernel.sh" prepare
-for p in $(grep -v '^#' "$TOP/kernel-patches/series"); do
+# Every patch, staged or applied.
+for p in $(cd "$TOP/kernel-patches" && ls -1 -- *.patch 2>/dev/null); do
 	log_p=$RES/checkpatch-$p.log
 	if (cd "$BUILD/linux" && scripts/checkpatch.pl --strict --quiet "$TOP/kernel-patches/$p") >"$log_p" 2>&1; then
 		record "checkpatch.$p" pass
