@@ -173,9 +173,9 @@ cmd_start() {
 		cmd_stop
 	fi
 	[ -f "$image" ] || die "no guest image: run 'make image'"
+	base_args ""
 	port=$(cfg vm_ssh_port)
 	port_free "$port" || die "loopback port $port is already in use: set vm_ssh_port in ansible/local.yml"
-	base_args ""
 	ARGS+=(-drive "file=$image,format=raw,if=virtio,cache=writeback"
 		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:22"
 		-device virtio-net-pci,netdev=net0
