@@ -76,7 +76,11 @@ ssh:
 	$(Q)scripts/ssh.sh
 
 ## test           host unit tests, then the in-guest suite (starts the VM if needed)
-test: test-host test-guest
+# Both halves always run; the summary line decides the exit status (a half
+# that produced no results counts as failed).
+test: deps
+	$(Q)scripts/test-host.sh || true
+	$(Q)$(MAKE) --no-print-directory test-guest || true
 	$(Q)scripts/summary.sh $(BUILD)/results/host.json $(BUILD)/results/guest$(VARIANT:%=-%).json
 
 test-host: deps

@@ -5,8 +5,11 @@
 source "$(dirname "$0")/lib.sh"
 
 RES=$BUILD/results
-OUT=$RES/host.json
+# Results grow in a temporary file that becomes host.json only at the end:
+# a run that dies half-way leaves no host.json, which counts as failed.
+OUT=$RES/host.json.part
 mkdir -p "$RES"
+rm -f "$RES/host.json"
 : >"$OUT"
 
 record() { # NAME STATUS [LOG]
@@ -81,4 +84,5 @@ else
 	record ansible-lint fail "$RES/ansible-lint.log"
 fi
 
-"$TOP/scripts/summary.sh" "$OUT" | tail -n 1 | sed 's/^/host: /'
+mv "$OUT" "$RES/host.json"
+"$TOP/scripts/summary.sh" "$RES/host.json" | tail -n 1 | sed 's/^/host: /'
