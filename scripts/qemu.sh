@@ -148,8 +148,10 @@ cmd_boot() {
 	local rc
 	rc=$(sed -n 's/.*=== DAXVM-EXIT=\([0-9]*\).*/\1/p' "$log" | tr -d '\r')
 	[ -n "$rc" ] || die "the guest did not finish the command (console log: ${log#$TOP/})"
-	if grep -qE 'WARNING:|BUG:|KASAN|Oops|Kernel panic|possible recursive locking|lockdep|UBSAN' "$log"; then
-		grep -nE 'WARNING:|BUG:|KASAN|Oops|Kernel panic|lockdep|UBSAN' "$log" | head >&2
+	# The same splat pattern as the in-guest runner, plus panics.
+	local splat='WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Call Trace:|Kernel panic'
+	if grep -qE "$splat" "$log"; then
+		grep -nE "$splat" "$log" | head >&2
 		die "kernel splat during the run (console log: ${log#$TOP/})"
 	fi
 	return "$rc"
