@@ -36,6 +36,11 @@ if [ -f "$HDRS/linux/daxvm.h" ]; then
 		build_c "$OUT/$(basename "$c" .c)" "$c"
 	done
 	install -m644 "$TOP/tests/guest-daxvm/daxvm.suite" "$OUT/"
+	# Dynamic on purpose: preloaded into the guest's own stress-ng.
+	pre=$TOP/tests/guest-daxvm/preload/daxvm_preload.c
+	if [ ! -f "$OUT/daxvm_preload.so" ] || [ -n "$(find "$pre" "$HDRS" -newer "$OUT/daxvm_preload.so" -print -quit)" ]; then
+		ccache gcc -O2 -Wall -Werror -shared -fPIC -isystem "$HDRS" -o "$OUT/daxvm_preload.so" "$pre" -ldl
+	fi
 fi
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
 install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$OUT/"

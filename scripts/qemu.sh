@@ -4,7 +4,7 @@
 #
 #   qemu.sh [--dry-run] [--debug] boot CMD...   quick loop: initramfs, run CMD, power off
 #   qemu.sh [--dry-run] [--debug] start         the guest image in the background, ssh forwarded
-#   qemu.sh stop | status
+#   qemu.sh stop | crash | status              crash: kill -9, no guest shutdown
 #   qemu.sh [--debug] prepare                   probe + NVDIMM checks, YAML for libvirt
 #   qemu.sh accel                               print kvm or tcg (probed once per host boot)
 source "$(dirname "$0")/lib.sh"
@@ -215,12 +215,21 @@ cmd_stop() {
 	rm -f "$pidfile"
 }
 
+# Power cut: no guest shutdown, for the crash-consistency tests.
+cmd_crash() {
+	running || die "VM is not running"
+	kill -9 "$(cat "$pidfile")"
+	rm -f "$pidfile"
+	log "VM killed"
+}
+
 case ${1:-} in
 boot) shift; cmd_boot "$@" ;;
+crash) cmd_crash ;;
 start) cmd_start ;;
 prepare) cmd_prepare ;;
 stop) cmd_stop ;;
 status) running && echo running || echo stopped ;;
 accel) probe_accel ;;
-*) die "usage: qemu.sh [--dry-run] [--debug] boot CMD...|start|stop|status|accel" ;;
+*) die "usage: qemu.sh [--dry-run] [--debug] boot CMD...|start|stop|crash|status|accel" ;;
 esac

@@ -22,6 +22,17 @@ using daxvm::mapping;
       GTEST_SKIP() << "kernel lacks DaxVM (no /proc/fs/daxvm/version)";              \
   } while (0)
 
+// Mechanisms the patch series does not implement yet (batching, ephemeral
+// heap, no-msync, the syscalls, their knobs) answer EOPNOTSUPP, ENOSYS or
+// "knob missing": those tests skip, naming why; any other error fails.
+#define SKIP_IF_UNIMPLEMENTED(ec)                                                    \
+  do {                                                                               \
+    const std::error_code e_ = (ec);                                                 \
+    if (e_ == std::errc::operation_not_supported ||                                  \
+        e_ == std::errc::function_not_supported || e_ == daxvm::errc::knob_unavailable) \
+      GTEST_SKIP() << "not implemented by this kernel's DaxVM yet: " << e_.message(); \
+  } while (0)
+
 namespace {
 
 constexpr std::size_t two_mib = 2u << 20;
@@ -147,6 +158,7 @@ TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
   auto o = daxvm_opts(daxvm::access::read_write);
   o.no_msync = true;
   auto m = mapping::map(file, o);
+  if (!m) SKIP_IF_UNIMPLEMENTED(m.error());
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_NE(m->mmap_flags() & MAP_NO_MSYNC, 0);
   std::memcpy(m->writable_bytes().data(), "nosync", 6);
@@ -186,6 +198,7 @@ TEST_F(Guest, BatchingAndFlushZombies) {
   o.batching = true;
   for (int i = 0; i < 64; ++i) {  // more than the default zombie limit (33)
     auto m = mapping::map(file, o);
+    if (!m) SKIP_IF_UNIMPLEMENTED(m.error());
     ASSERT_TRUE(m) << m.error().message();
     EXPECT_EQ(std::to_integer<char>(m->bytes()[1]), content[1]);
     ASSERT_FALSE(m->unmap());
@@ -200,8 +213,11 @@ TEST_F(Guest, EphemeralWithFile) {
   std::size_t seen = 0;
   auto o = daxvm::ephemeral_options();
   o.on_unsupported = daxvm::policy::fail;
-  for (int i = 0; i < 100; ++i)
-    ASSERT_FALSE(daxvm::with_file(file, [&](std::span<const std::byte> s) { seen += s.size(); }, o));
+  for (int i = 0; i < 100; ++i) {
+    auto e = daxvm::with_file(file, [&](std::span<const std::byte> s) { seen += s.size(); }, o);
+    if (e) SKIP_IF_UNIMPLEMENTED(e);
+    ASSERT_FALSE(e) << e.message();
+  }
   EXPECT_EQ(seen, 100 * content.size());
 }
 
@@ -210,6 +226,7 @@ TEST_F(Guest, MigrateTables) {
   auto m = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(m);
   daxvm::control c;
+  SKIP_IF_UNIMPLEMENTED(c.migrate_tables(0));
   EXPECT_FALSE(c.migrate_tables(0));
   EXPECT_EQ(0, std::memcmp(m->bytes().data(), content.data(), 4096));
   EXPECT_EQ(c.migrate_tables(0, 0x80), std::errc::invalid_argument);
@@ -226,6 +243,7 @@ TEST_F(Guest, KnobsOfThisMount) {
   EXPECT_LE(*on, 1u);
   EXPECT_TRUE(c.get(daxvm::knob::kbytes_occupied, *dev));
   auto z = c.get(daxvm::knob::zombie_max_pages);
+  if (!z) SKIP_IF_UNIMPLEMENTED(z.error());
   ASSERT_TRUE(z) << z.error().message();
   EXPECT_FALSE(c.set(daxvm::knob::zombie_max_pages, *z));  // write back unchanged
   EXPECT_TRUE(c.get(daxvm::knob::msync));
