@@ -99,11 +99,35 @@ prepare() {
 	echo "$want" >"$STAMP"
 }
 
+fragments() { # VARIANT
+	echo "$PATCHES/config/base.config $PATCHES/config/daxvm.config"
+	[ "${1:-}" != debug ] || echo "$PATCHES/config/debug.config"
+}
+
+# bzImage of OBJ was built from the tree's HEAD and nothing changed since.
+image_current() { # OBJ
+	local image=$1/arch/x86/boot/bzImage
+	[ -f "$image" ] && [ "$(cat "$1/commit" 2>/dev/null)" = "$(cd "$SRC" && git rev-parse HEAD)" ] &&
+		[ -z "$(find "$SRC" -path "$SRC/.git" -prune -o -newer "$image" -type f -print -quit)" ]
+}
+
+# Read-only checks, so that a step with nothing to do does not wait for a
+# build of the other variant: the series is applied ...
+prepared() {
+	[ -d "$SRC/.git" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$(patches_sha)" ]
+}
+
+# ... and the variant's config and image are current.
+up_to_date() { # VARIANT
+	local obj=$BUILD/kernel${1:+-$1}
+	prepared && [ "$(cat "$obj/.fragments.sha" 2>/dev/null)" = "$(cat $(fragments "$1") | sha256sum | cut -d' ' -f1)" ] &&
+		image_current "$obj"
+}
+
 build() {
 	local variant=${1:-} obj frags jobs
 	obj=$BUILD/kernel${variant:+-$variant}
-	frags="$PATCHES/config/base.config $PATCHES/config/daxvm.config"
-	[ "$variant" = debug ] && frags="$frags $PATCHES/config/debug.config"
+	frags=$(fragments "$variant")
 	need_space "$BUILD" 3000 "the kernel build"
 	mkdir -p "$obj"
 	jobs=$(nproc)
@@ -125,8 +149,7 @@ build() {
 		reconf=1
 	fi
 	local image=$obj/arch/x86/boot/bzImage
-	if [ $reconf = 0 ] && [ -f "$image" ] && [ "$(cat "$obj/commit" 2>/dev/null)" = "$(cd "$SRC" && git rev-parse HEAD)" ] &&
-		[ -z "$(find "$SRC" -path "$SRC/.git" -prune -o -newer "$image" -type f -print -quit)" ]; then
+	if [ $reconf = 0 ] && image_current "$obj"; then
 		echo "kernel${variant:+ ($variant)} is up to date"
 		return 0
 	fi
@@ -178,6 +201,11 @@ export_series() {
 
 # One kernel build at a time per checkout: two makes in one object tree
 # corrupt it, and two on 2 cores only slow each other down.
+if [ "${1:-}" = build ] && up_to_date "${2:-}"; then
+	echo "kernel${2:+ ($2)} is up to date"
+	exit 0
+fi
+[ "${1:-}" = prepare ] && prepared && exit 0
 mkdir -p "$BUILD"
 exec 9>"$BUILD/.kernel.lock"
 if ! flock -n 9; then
