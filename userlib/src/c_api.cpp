@@ -94,6 +94,7 @@ int daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
     case daxvm::fallback_reason::none: return DAXVM_FALLBACK_NONE;
     case daxvm::fallback_reason::kernel_lacks_daxvm: return DAXVM_FALLBACK_NO_KERNEL;
     case daxvm::fallback_reason::not_dax: return DAXVM_FALLBACK_NOT_DAX;
+    case daxvm::fallback_reason::option_unsupported: return DAXVM_FALLBACK_OPTION;
   }
   return -EINVAL;
 }
@@ -178,7 +179,7 @@ int daxvm_flush_zombies(unsigned int flags) noexcept {
 const char* daxvm_strerror(int err) noexcept {
   if (err < 0) err = -err;
   if (err == 0) return "Success";
-  if (err > DAXVM_EBASE && err <= DAXVM_EKNOBRO)
+  if (err > DAXVM_EBASE && err <= DAXVM_EOPTION)
     return daxvm::detail::errc_message(static_cast<daxvm::errc>(err - DAXVM_EBASE));
   const char* s = ::strerrordesc_np(err);
   return s ? s : "Unknown error";

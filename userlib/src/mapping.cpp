@@ -39,6 +39,7 @@ const char* to_string(fallback_reason r) noexcept {
     case fallback_reason::none: return "none";
     case fallback_reason::kernel_lacks_daxvm: return "kernel_lacks_daxvm";
     case fallback_reason::not_dax: return "not_dax";
+    case fallback_reason::option_unsupported: return "option_unsupported";
   }
   return "unknown";
 }
@@ -131,6 +132,22 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   int extra = (use_daxvm ? daxvm_flags(o) : 0) | (use_sync ? MAP_SYNC : 0);
   const auto off = static_cast<off_t>(o.offset);
   void* a = ::mmap(nullptr, len, prot, flags | extra, fd, off);
+  const int basic = (use_daxvm ? MAP_DAXVM : 0) | (use_sync ? MAP_SYNC : 0);
+  if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != basic) {
+    // Refused with options but not without them: this DaxVM lacks an
+    // option (batching, ephemeral, no-msync), the file is fine.
+    a = ::mmap(nullptr, len, prot, flags | basic, fd, off);
+    if (a != MAP_FAILED) {
+      if (!fallback) {
+        ::munmap(a, len);
+        return errc::option_unsupported;
+      }
+      extra = basic;
+      if (reason == fallback_reason::none) reason = fallback_reason::option_unsupported;
+    } else if (errno == EOPNOTSUPP) {
+      extra = basic;
+    }
+  }
   if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != 0) {
     // The file system has the last word on DAX (statx said yes, mmap no).
     if (!fallback) return errc::not_dax;

@@ -23,13 +23,14 @@ using daxvm::mapping;
   } while (0)
 
 // Mechanisms the patch series does not implement yet (batching, ephemeral
-// heap, no-msync, the syscalls, their knobs) answer EOPNOTSUPP, ENOSYS or
-// "knob missing": those tests skip, naming why; any other error fails.
+// heap, no-msync, the syscalls, their knobs) answer option_unsupported,
+// ENOSYS or "knob missing": those tests skip, naming why; any other error
+// (not_dax included) fails.
 #define SKIP_IF_UNIMPLEMENTED(ec)                                                    \
   do {                                                                               \
     const std::error_code e_ = (ec);                                                 \
-    if (e_ == std::errc::operation_not_supported ||                                  \
-        e_ == std::errc::function_not_supported || e_ == daxvm::errc::knob_unavailable) \
+    if (e_ == daxvm::errc::option_unsupported || e_ == std::errc::function_not_supported || \
+        e_ == daxvm::errc::knob_unavailable)                                         \
       GTEST_SKIP() << "not implemented by this kernel's DaxVM yet: " << e_.message(); \
   } while (0)
 
@@ -190,6 +191,23 @@ TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
   ::close(fd);
   EXPECT_EQ(a, MAP_FAILED);
   EXPECT_EQ(e, EOPNOTSUPP);
+}
+
+TEST_F(Guest, OptionTheKernelLacksIsNamed) {
+  REQUIRE_DAXVM();
+  auto o = daxvm_opts();
+  o.batching = true;
+  auto m = mapping::map(file, o);
+  if (m) GTEST_SKIP() << "this kernel supports batching";
+  // Not "not on a DAX mount": the file is, only the option is missing.
+  EXPECT_EQ(m.error(), daxvm::errc::option_unsupported) << m.error().message();
+  o.on_unsupported = daxvm::policy::fallback;
+  auto f = mapping::map(file, o);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(f->fallback(), daxvm::fallback_reason::option_unsupported);
+  EXPECT_NE(f->mmap_flags() & MAP_DAXVM, 0);
+  EXPECT_EQ(f->mmap_flags() & MAP_DAXVM_BATCHING, 0);
+  EXPECT_EQ(std::to_integer<char>(f->bytes()[7]), content[7]);
 }
 
 TEST_F(Guest, BatchingAndFlushZombies) {
