@@ -199,13 +199,13 @@ export_series() {
 	log "exported $n patches to kernel-patches/"
 }
 
-# One kernel build at a time per checkout: two makes in one object tree
-# corrupt it, and two on 2 cores only slow each other down.
 if [ "${1:-}" = build ] && up_to_date "${2:-}"; then
 	echo "kernel${2:+ ($2)} is up to date"
 	exit 0
 fi
 [ "${1:-}" = prepare ] && prepared && exit 0
+# One kernel build at a time per checkout: two makes in one object tree
+# corrupt it, and two on 2 cores only slow each other down.
 mkdir -p "$BUILD"
 exec 9>"$BUILD/.kernel.lock"
 if ! flock -n 9; then
