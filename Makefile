@@ -95,7 +95,10 @@ lint:
 	$(Q)cd ansible && ansible-lint -q
 	$(Q)scripts/checkpatch.sh
 
+## figure-read    one paper figure, run in the VM: results/<run-id>/read/ (also
+##                figure-append, figure-overwrite, figure-db; BENCH_ON=local: here)
 # bench, bench-build, figure-read|append|overwrite|db, aged-image
+BENCH_ON ?= guest
 include bench/bench.mk
 
 ## clean          remove build/ outputs except the downloads and NVDIMM files

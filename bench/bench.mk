@@ -7,8 +7,15 @@
 #                  run on $(BENCH_DIR), collect, plot:
 #                  $(RESULTS)/<fig>/{raw/,data.csv,plot.png,commands.txt}
 #
+# BENCH_ON=local (the default of this file alone) runs daxvm-bench here, on
+# BENCH_DIR. BENCH_ON=guest (the default of the top-level Makefile: `make
+# figure-read`) brings the VM up and provisions it (`make vm`, which ships
+# daxvm-bench in /opt/daxvm), runs daxvm-bench there over scripts/ssh.sh on
+# BENCH_DIR (default: the ext4 NVDIMM's mount + /bench), copies the raw JSON
+# back and collects and plots here. Guest mode needs the top-level Makefile.
+#
 # Sizes and trials are variables so a TCG guest can use small ones, e.g.
-#   make figure-read BENCH_DIR=/mnt/pmem0/b READ_SIZES=4K,1M,64M TRIALS=2
+#   make figure-read READ_SIZES=4K,1M,64M TRIALS=2
 
 BENCH_SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BENCH_BUILD ?= $(abspath $(BENCH_SRC)/../build/bench)
@@ -29,10 +36,31 @@ OVERWRITE_SIZE ?= 1G
 OVERWRITE_WRITES ?= 65536
 DB_RECORDS ?= 1048576
 DB_OPS ?= 200000
-DB_THREADS ?= $(shell seq -s, 1 $$(nproc))
+BENCH_ON ?= local
 
-BENCH_FIG = $(BENCH_PY) $(BENCH_SRC)/figures.py --bench-dir $(BENCH_DIR) \
-	--results $(RESULTS) --bin-dir $(BENCH_BUILD) --trials $(TRIALS)
+ifeq ($(BENCH_ON),guest)
+BENCH_TOP := $(abspath $(BENCH_SRC)/..)
+ifndef BENCH_DIR
+# DaxVM's file-system adapter is ext4's: the first ext4 NVDIMM.
+BENCH_DIR := $(shell $(BENCH_PY) $(BENCH_TOP)/scripts/config.py nvdimms | \
+	sed -n 's/.*fs=ext4 mount=\([^ ]*\).*/\1/p' | head -n1)/bench
+endif
+# The JSON records these and the guest cannot know them; DB_THREADS is left
+# to figures.py, which asks the guest for its CPU count.
+BENCH_RUN_ENV = DAXVM_ACCEL=$${DAXVM_ACCEL:-$$($(BENCH_TOP)/scripts/qemu.sh accel)} \
+	DAXVM_KERNEL_COMMIT=$${DAXVM_KERNEL_COMMIT:-$$(cat $(BUILD)/kernel$(VARIANT:%=-%)/commit)}
+BENCH_WHERE := --guest
+BENCH_NEEDS := vm
+else ifeq ($(BENCH_ON),local)
+DB_THREADS ?= $(shell seq -s, 1 $$(nproc))
+BENCH_WHERE := --bin-dir $(BENCH_BUILD)
+BENCH_NEEDS := bench-build bench-need-dir
+else
+$(error BENCH_ON must be guest or local, not $(BENCH_ON))
+endif
+
+BENCH_FIG = $(BENCH_RUN_ENV) $(BENCH_PY) $(BENCH_SRC)/figures.py $(BENCH_WHERE) \
+	--bench-dir $(BENCH_DIR) --results $(RESULTS) --trials $(TRIALS)
 
 .PHONY: bench bench-build figure-read figure-append figure-overwrite figure-db bench-need-dir
 
@@ -46,18 +74,18 @@ bench: bench-build
 bench-need-dir:
 	@test -n "$(BENCH_DIR)" || { echo "set BENCH_DIR=/path/on/the/dax/mount"; exit 2; }
 
-figure-read: bench-build bench-need-dir
+figure-read: $(BENCH_NEEDS)
 	$(BENCH_FIG) read --read-sizes $(READ_SIZES) --read-orders $(READ_ORDERS) \
 		--read-budget $(READ_BUDGET) $(if $(AGED_DIR),--aged-dir $(AGED_DIR))
 
-figure-append: bench-build bench-need-dir
+figure-append: $(BENCH_NEEDS)
 	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL)
 
-figure-overwrite: bench-build bench-need-dir
+figure-overwrite: $(BENCH_NEEDS)
 	$(BENCH_FIG) overwrite --overwrite-size $(OVERWRITE_SIZE) --overwrite-writes $(OVERWRITE_WRITES)
 
-figure-db: bench-build bench-need-dir
-	$(BENCH_FIG) db --db-records $(DB_RECORDS) --db-ops $(DB_OPS) --db-threads $(DB_THREADS)
+figure-db: $(BENCH_NEEDS)
+	$(BENCH_FIG) db --db-records $(DB_RECORDS) --db-ops $(DB_OPS) $(if $(DB_THREADS),--db-threads $(DB_THREADS))
 
 # An aged file-system image, cached by its parameters (see aged-image.sh);
 # in the guest, AGED_DEVICE=/dev/pmemN ages (or restores) that device.

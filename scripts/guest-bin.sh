@@ -77,5 +77,16 @@ for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep; do
 	install -s -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
 done
 
+# The benchmarks and the aging tool (bench/, with its own static copy of
+# the userlib), so `make figure-*` runs them in the guest from /opt/daxvm.
+BB=$BUILD/bench-guest
+cmake -S "$TOP/bench" -B "$BB" -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXE_LINKER_FLAGS=-static \
+	>"$BB.log" 2>&1 || die "configuring the benchmarks for the guest failed: ${BB#$TOP/}.log"
+cmake --build "$BB" -j"$(nproc)" --target daxvm-bench daxvm-age >>"$BB.log" 2>&1 ||
+	die "building the benchmarks for the guest failed: ${BB#$TOP/}.log"
+for b in daxvm-bench daxvm-age; do
+	install -s -m755 "$BB/$b" "$OUT/$b"
+done
+
 # One archive for the guest: a single transfer instead of one per file.
 tar -C "$OUT" -czf "$BUILD/guest-bin.tgz" .

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -270,6 +271,28 @@ static std::string fs_name(long type) {
   }
 }
 
+// dax=always (or legacy dax) / dax=never of the mount holding dir: statx
+// reports DAX per regular file, never for a directory. nullopt: dax=inode
+// or no dax option (then it depends on the file).
+static std::optional<bool> mount_dax(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::string p = std::filesystem::weakly_canonical(dir, ec).string();
+  std::ifstream in("/proc/self/mounts");
+  std::string dev, mnt, type, opts, best;
+  std::optional<bool> dax;
+  while (in >> dev >> mnt >> type >> opts) {
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    bool under = mnt == "/" || p == mnt || p.starts_with(mnt + "/");
+    if (!under || mnt.size() < best.size()) continue;  // the deepest (last) mount wins
+    best = mnt;
+    dax.reset();
+    for (auto& o : split(opts, ','))
+      if (o == "dax" || o == "dax=always") dax = true;
+      else if (o == "dax=never") dax = false;
+  }
+  return dax;
+}
+
 json environment(const std::filesystem::path& dir) {
   json e;
   utsname u{};
@@ -291,7 +314,8 @@ json environment(const std::filesystem::path& dir) {
   struct statfs sf {};
   if (statfs(dir.c_str(), &sf) == 0) e.set("fs_type", fs_name(sf.f_type));
   auto pr = daxvm::probe_file(dir);
-  if (pr && pr->dax_known) e.set("fs_dax", pr->dax);
+  if (auto md = mount_dax(dir)) e.set("fs_dax", *md);
+  else if (pr && pr->dax_known) e.set("fs_dax", pr->dax);
   else e.set_null("fs_dax");
   daxvm::control ctl;
   e.set("daxvm_kernel", ctl.has_daxvm());

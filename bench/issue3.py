@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Issue 3's speed targets from a read-figure CSV, as a markdown table.
+
+  bench/issue3.py results/<run-id>/read/data.csv [-o summary-numbers.md]
+
+Ratios only (under TCG absolute times mean little). Medians over trials:
+- MAP_DAXVM map+munmap time (extra_map_unmap_seconds_per_op) at the largest
+  size vs the smallest (target <= 2x);
+- default mmap (and the others) vs MAP_DAXVM per whole operation on the
+  largest fragmented file (target >= 20x);
+- minor faults per operation (target 0 for MAP_DAXVM on allocated ranges);
+- page-table space per file: daxvm_kbytes_occupied is mount-wide and read
+  after each file is made, so a file's share is the rise since the file made
+  before it (files are made layout by layout, sizes in --sizes order, both
+  taken from commands.txt next to the CSV); target <= 0.3% of the data on
+  fragmented files.
+"""
+import argparse
+import collections
+import csv
+import pathlib
+import re
+import statistics
+import sys
+
+
+def label(b):
+    for unit in ("", "K", "M", "G"):
+        if b < 1024 or b % 1024:
+            return f"{b}{unit}"
+        b //= 1024
+    return f"{b}T"
+
+
+def med(rows, key):
+    vals = [float(r[key]) for r in rows if r.get(key) not in (None, "")]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    return f"{v:.3g}{unit}"
+
+
+def make_order(csv_path, rows):
+    """(layout, size) in the order the benchmark made the files."""
+    cmds = csv_path.parent / "commands.txt"
+    text = cmds.read_text() if cmds.exists() else ""
+    sizes = re.search(r"--sizes (\S+)", text)
+    layouts = re.search(r"--layouts (\S+)", text)
+    have = {(r["param_layout"], int(r["param_size"])) for r in rows}
+    if sizes and layouts:
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        sz = [int(s[:-1]) * mult[s[-1]] if s[-1] in mult else int(s) for s in sizes.group(1).split(",")]
+        order = [(lay, s) for lay in layouts.group(1).split(",") for s in sz]
+        return [k for k in order if k in have]
+    return sorted(have, key=lambda k: (k[0] != "fresh", k[1]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("-o", "--out")
+    a = ap.parse_args()
+    path = pathlib.Path(a.csv)
+    rows = [r for r in csv.DictReader(open(path, newline="")) if r["benchmark"] == "read"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    by = collections.defaultdict(list)
+    for r in ok:
+        by[(r["variant"], r["param_layout"], r["param_order"], int(r["param_size"]))].append(r)
+    sizes = sorted({int(r["param_size"]) for r in ok})
+    layouts = sorted({r["param_layout"] for r in ok}, key=lambda x: x != "fresh")
+    orders = sorted({r["param_order"] for r in ok}, key=lambda x: x != "seq")
+    variants = [v for v in ("read", "mmap", "populate", "daxvm") if any(k[0] == v for k in by)]
+    lo, hi = sizes[0], sizes[-1]
+    out = []
+    env = ok[0] if ok else {}
+    out.append(f"kernel `{env.get('env_kernel')}` (commit `{env.get('env_kernel_commit')}`), "
+               f"accel `{env.get('env_accel')}`, CPU `{env.get('env_cpu_model')}`, "
+               f"{len(ok)} measured trials, {len(rows) - len(ok)} not measured "
+               f"({', '.join(sorted({r['variant'] + ': ' + r['reason'] for r in rows if r['status'] != 'ok'})) or 'none'}).\n")
+
+    out.append(f"### MAP_DAXVM map+munmap time, {label(hi)} vs {label(lo)} (target <= 2x)\n")
+    out.append(f"| layout | order | {label(lo)} (ms) | {label(hi)} (ms) | ratio | whole op ratio |")
+    out.append("| --- | --- | --- | --- | --- | --- |")
+    for lay in layouts:
+        for o in orders:
+            a_, b_ = by.get(("daxvm", lay, o, lo), []), by.get(("daxvm", lay, o, hi), [])
+            m_lo, m_hi = med(a_, "extra_map_unmap_seconds_per_op"), med(b_, "extra_map_unmap_seconds_per_op")
+            s_lo, s_hi = med(a_, "seconds_per_op"), med(b_, "seconds_per_op")
+            ratio = m_hi / m_lo if m_lo and m_hi else None
+            whole = s_hi / s_lo if s_lo and s_hi else None
+            out.append(f"| {lay} | {o} | {fmt(m_lo and m_lo * 1e3)} | {fmt(m_hi and m_hi * 1e3)} | "
+                       f"{fmt(ratio, 'x')} | {fmt(whole, 'x')} |")
+
+    lay = "frag" if "frag" in layouts else layouts[-1]
+    out.append(f"\n### Whole operation on the {lay} {label(hi)} file, other interfaces vs MAP_DAXVM "
+               "(target: mmap >= 20x)\n")
+    out.append("| order | daxvm (ms/op) | " + " | ".join(f"{v} / daxvm" for v in variants if v != "daxvm") + " |")
+    out.append("| --- | --- | " + " | ".join("---" for v in variants if v != "daxvm") + " |")
+    for o in orders:
+        d = med(by.get(("daxvm", lay, o, hi), []), "seconds_per_op")
+        cells = []
+        for v in variants:
+            if v == "daxvm":
+                continue
+            x = med(by.get((v, lay, o, hi), []), "seconds_per_op")
+            cells.append(fmt(x / d if x and d else None, "x"))
+        out.append(f"| {o} | {fmt(d and d * 1e3)} | " + " | ".join(cells) + " |")
+
+    out.append("\n### Minor faults per operation (median; target 0 for MAP_DAXVM on allocated ranges)\n")
+    out.append("| size | layout | extents | " + " | ".join(v for v in variants if v != "read") + " |")
+    out.append("| --- | --- | --- | " + " | ".join("---" for v in variants if v != "read") + " |")
+    for lay in layouts:
+        for s in sizes:
+            cells = []
+            ext = ""
+            for v in variants:
+                if v == "read":
+                    continue
+                rs = [r for o in orders for r in by.get((v, lay, o, s), [])]
+                ext = ext or (rs[0]["extra_file_extents"] if rs else "")
+                cells.append(fmt(med(rs, "faults_minor_per_op")))
+            out.append(f"| {label(s)} | {lay} | {ext} | " + " | ".join(cells) + " |")
+
+    out.append("\n### Page-table space per file (daxvm_kbytes_occupied rise when the file was made; "
+               "target <= 0.3% on fragmented files)\n")
+    out.append("| file | extents | table KiB | % of data |")
+    out.append("| --- | --- | --- | --- |")
+    prev = 0.0
+    for lay, s in make_order(path, ok):
+        rs = [r for r in ok if r["param_layout"] == lay and int(r["param_size"]) == s]
+        kb = med(rs, "extra_daxvm_kbytes_occupied")
+        if kb is None:
+            out.append(f"| {label(s)} {lay} | | n/a | |")
+            continue
+        d = kb - prev
+        prev = kb
+        out.append(f"| {label(s)} {lay} | {rs[0]['extra_file_extents']} | {d:g} | {100 * d * 1024 / s:.3g}% |")
+    text = "\n".join(out) + "\n"
+    if a.out:
+        pathlib.Path(a.out).write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
