@@ -20,15 +20,11 @@
 
 static long kbytes(const char *path)
 {
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	long kb = read_num(path);
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (kb < 0)
 		tap_die("read %s", path);
-	return atol(buf);
+	return kb;
 }
 
 /*

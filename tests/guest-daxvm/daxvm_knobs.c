@@ -9,21 +9,6 @@
 
 static char on_path[512], kb_path[512];
 
-static long read_num(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || buf[n - 1] != '\n')
-		return -2;
-	return atol(buf);
-}
-
 static int write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY);

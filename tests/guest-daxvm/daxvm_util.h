@@ -30,6 +30,22 @@ static inline int daxvm_kernel(void)
 	return access("/proc/fs/daxvm/version", R_OK) == 0;
 }
 
+/* The number in a one-line /proc file; -1 if unreadable, -2 if malformed. */
+static inline long read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || buf[n - 1] != '\n')
+		return -2;
+	return atol(buf);
+}
+
 static inline long minflt(void)
 {
 	struct rusage ru;
