@@ -28,7 +28,7 @@ PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE
 	-e kernel_variant=$(VARIANT)
 
 .PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
-	boot test test-host test-guest lint clean
+	boot test test-host test-guest test-crash lint clean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -81,7 +81,9 @@ ssh:
 test: deps
 	$(Q)scripts/test-host.sh || true
 	$(Q)$(MAKE) --no-print-directory test-guest || true
-	$(Q)scripts/summary.sh $(BUILD)/results/host.json $(BUILD)/results/guest$(VARIANT:%=-%).json
+	$(Q)$(MAKE) --no-print-directory test-crash || true
+	$(Q)scripts/summary.sh $(BUILD)/results/host.json $(BUILD)/results/guest$(VARIANT:%=-%).json \
+		$(BUILD)/results/crash$(VARIANT:%=-%).json
 
 test-host: deps
 	$(Q)scripts/test-host.sh
@@ -89,6 +91,14 @@ test-host: deps
 test-guest: kernel image guest-bin
 	$(Q)rm -f $(BUILD)/results/guest$(VARIANT:%=-%).json
 	$(Q)$(PLAYBOOK) -e testbed_built=true ansible/test.yml
+
+## test-crash     msync'd MAP_DAXVM data survives QEMU kills at random points
+##                (quick-loop boots; CRASH_POINTS, default 10)
+CRASH_POINTS ?= 10
+test-crash: kernel initramfs guest-bin
+	$(Q)rm -f $(BUILD)/results/crash$(VARIANT:%=-%).json
+	$(Q)tests/host/msync-crash.py $(QEMU_FLAGS) --points $(CRASH_POINTS) \
+		--out $(BUILD)/results/crash$(VARIANT:%=-%).json
 
 ## lint           shellcheck-free checks we can run here: ansible-lint, checkpatch
 lint:

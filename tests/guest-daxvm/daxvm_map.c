@@ -299,6 +299,67 @@ static void test_truncate(int fd)
 	munmap(p, F1);
 }
 
+/*
+ * Detaching a shared table must flush every 4 KiB TLB entry of the chunk,
+ * not just one per 2 MiB: touch a whole scrambled (table-mapped) chunk,
+ * then unmap, truncate or write-protect it and probe a page in the middle.
+ */
+static void test_stale_tlb(int fd)
+{
+	unsigned char *p = map_daxvm(fd, 4 * MiB, PROT_READ | PROT_WRITE);
+	unsigned char *q, v;
+	unsigned long off;
+	long dirty = 0;
+	int sig;
+
+	if (p == MAP_FAILED)
+		tap_die("mmap");
+	for (off = 2 * MiB; off < 4 * MiB; off += PG)
+		p[off + 100] = pattern(2, off);
+	if (mprotect(p, 4 * MiB, PROT_READ))
+		tap_die("mprotect");
+	sig = try_write(p + 2 * MiB + 300 * PG, 1);
+	tap_result(sig == SIGSEGV,
+		   "write to a fully touched chunk after mprotect(R): SIGSEGV (got %d)", sig);
+	munmap(p, 4 * MiB);
+
+	/* Writable TLB entries: stores must not reach the file after munmap. */
+	p = map_daxvm(fd, 4 * MiB, PROT_READ | PROT_WRITE);
+	if (p == MAP_FAILED)
+		tap_die("mmap");
+	for (off = 2 * MiB; off < 4 * MiB; off += PG)
+		p[off + 100] = pattern(2, off);
+	munmap(p, 4 * MiB);
+	q = mmap(p, 4 * MiB, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (q != p)
+		tap_die("anonymous mmap at the old address");
+	for (off = 0; off < 4 * MiB; off += PG) {
+		dirty += q[off + 100] != 0;
+		q[off + 100] = 0xee;
+	}
+	for (off = 2 * MiB; off < 4 * MiB; off += PG) {
+		if (pread(fd, &v, 1, off + 100) != 1)
+			tap_die("pread");
+		dirty += v != pattern(2, off);
+	}
+	tap_result(dirty == 0,
+		   "anonymous memory at a just unmapped MAP_DAXVM address is its own (%ld pages are not)",
+		   dirty);
+	munmap(q, 4 * MiB);
+
+	p = map_daxvm(fd, 4 * MiB, PROT_READ);
+	if (p == MAP_FAILED)
+		tap_die("mmap");
+	touch(p + 2 * MiB, 2 * MiB);
+	if (ftruncate(fd, 2 * MiB))
+		tap_die("truncate");
+	sig = try_read(p + 2 * MiB + 300 * PG, &v);
+	tap_result(sig == SIGBUS,
+		   "read in a fully touched chunk after truncate: SIGBUS (got %d)", sig);
+	munmap(p, 4 * MiB);
+}
+
 int main(int argc, char **argv)
 {
 	int f0, f1, f2;
@@ -312,7 +373,7 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
-	tap_plan(26);
+	tap_plan(29);
 	f0 = make_pattern_file(file(0), 0, F0, 4 * MiB);
 	f1 = make_scrambled(file(1), 1, F1);
 
@@ -327,6 +388,10 @@ int main(int argc, char **argv)
 	test_isolation(f1);
 	test_no_faults(f1, 1, F1, "after the other tests");
 	test_truncate(f1);
+	f2 = make_scrambled(file(2), 2, 4 * MiB);
+	test_stale_tlb(f2);
+	close(f2);
+	unlink(fpath[2]);
 
 	close(f0);
 	close(f1);
