@@ -17,10 +17,12 @@ SRC=$BUILD/linux
 mkdir -p "$OUT/selftests-vm"
 
 CC=(ccache gcc -O2 -Wall -Werror -static -isystem "$HDRS" -I "$TOP/tests/guest")
+# Our tests' own headers (tap.h, daxvm_util.h) count as inputs of every test.
+LOCAL_H=("$TOP"/tests/guest/*.h "$TOP"/tests/guest-daxvm/*.h)
 build_c() { # OUT SRC...
 	local out=$1
 	shift
-	if [ ! -x "$out" ] || [ -n "$(find "$@" "$HDRS" -newer "$out" -print -quit)" ]; then
+	if [ ! -x "$out" ] || [ -n "$(find "$@" "$HDRS" "${LOCAL_H[@]}" -newer "$out" -print -quit)" ]; then
 		"${CC[@]}" -o "$out" "$@" -lpthread -lrt
 	fi
 }
@@ -29,8 +31,19 @@ for c in "$TOP"/tests/guest/*.c; do
 	build_c "$OUT/$(basename "$c" .c)" "$c"
 done
 # The DaxVM tests need the series' uapi header: built only when the kernel
-# has it (the series is staged until it passes the whole suite).
-rm -f "$OUT"/daxvm_* "$OUT/daxvm.suite"
+# has it (the series is staged until it passes the whole suite). Only the
+# stale ones are removed (removing all made every run rebuild them): all
+# without the header, else those whose source is gone.
+stale() { # NAME (without .so)
+	[ -f "$HDRS/linux/daxvm.h" ] || return 0
+	[ ! -f "$TOP/tests/guest-daxvm/$1.c" ] && [ ! -f "$TOP/tests/guest-daxvm/preload/$1.c" ]
+}
+for f in "$OUT"/daxvm_*; do
+	n=$(basename "$f" .so)
+	[ "$n" != daxvm_guest_tests ] || continue # the userlib's, installed below
+	if stale "$n"; then rm -f "$f"; fi
+done
+[ -f "$HDRS/linux/daxvm.h" ] || rm -f "$OUT/daxvm.suite"
 if [ -f "$HDRS/linux/daxvm.h" ]; then
 	for c in "$TOP"/tests/guest-daxvm/*.c; do
 		build_c "$OUT/$(basename "$c" .c)" "$c"
@@ -89,4 +102,17 @@ for b in daxvm-bench daxvm-age; do
 done
 
 # One archive for the guest: a single transfer instead of one per file.
-tar -C "$OUT" -czf "$BUILD/guest-bin.tgz" .
+# Repacked only when a file's name, mode or content changed (install and
+# the rebuilt suite files renew mtimes on every run): an unchanged archive
+# is what lets `make vm` skip provisioning the guest again. guest-bin.sha
+# is written after the archive; an archive newer than it came from
+# elsewhere (another checkout's script) and is repacked.
+TGZ=$BUILD/guest-bin.tgz
+sum=$(cd "$OUT" && find . -type f -printf '%m %p\n' | LC_ALL=C sort |
+	while read -r mode f; do printf '%s %s %s\n' "$mode" "$f" "$(sha256sum <"$f")"; done | sha256sum)
+if [ ! -f "$TGZ" ] || [ "$TGZ" -nt "$BUILD/guest-bin.sha" ] ||
+	[ "$(cat "$BUILD/guest-bin.sha" 2>/dev/null)" != "$sum" ]; then
+	tar -C "$OUT" -czf "$TGZ.tmp" .
+	mv "$TGZ.tmp" "$TGZ"
+	echo "$sum" >"$BUILD/guest-bin.sha"
+fi
