@@ -79,6 +79,7 @@ ssh:
 # Both halves always run; the summary line decides the exit status (a half
 # that produced no results counts as failed).
 test: deps
+	$(Q)rm -f $(BUILD)/results/guest$(VARIANT:%=-%).json $(BUILD)/results/crash$(VARIANT:%=-%).json
 	$(Q)scripts/test-host.sh || true
 	$(Q)$(MAKE) --no-print-directory test-guest || true
 	$(Q)$(MAKE) --no-print-directory test-crash || true
