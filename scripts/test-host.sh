@@ -70,7 +70,7 @@ log "checkpatch on kernel-patches/"
 # Every patch, staged or applied.
 for p in $(cd "$TOP/kernel-patches" && ls -1 -- *.patch 2>/dev/null); do
 	log_p=$RES/checkpatch-$p.log
-	if (cd "$BUILD/linux" && scripts/checkpatch.pl --strict --quiet "$TOP/kernel-patches/$p") >"$log_p" 2>&1; then
+	if "$TOP/scripts/checkpatch.sh" "$TOP/kernel-patches/$p" >"$log_p" 2>&1; then
 		record "checkpatch.$p" pass
 	else
 		record "checkpatch.$p" fail "$log_p"
