@@ -109,7 +109,9 @@ layout parse_layout(const std::string& s);
 const char* to_string(layout l);
 // Creates (or reuses, when size and layout tag match) a file of `size`
 // bytes: fresh = written sequentially in 1 MiB chunks; fragmented = written
-// 4 KiB at a time in a random order (seeded). Data is non-zero. fsyncs.
+// 4 KiB at a time in a random order (seeded), each page allocated with
+// fallocate between two 4 KiB allocations of a filler file that is deleted
+// at the end, so every page is its own extent. Data is non-zero. fsyncs.
 void prepare_file(const std::filesystem::path& p, std::uint64_t size, layout l,
                   std::uint64_t seed);
 // Number of extents (FIEMAP), or nullopt where the file system has no FIEMAP.

@@ -6,6 +6,9 @@
 Every expected variant must have `trials` files per configuration with the
 schema's fields; measured ones have positive times and counts; DaxVM
 variants must be `unsupported` (never numbers) when the kernel has no DaxVM.
+Read results of the frag layout must be fragmented (FIEMAP extents >= half
+the pages) where the file system reports extents (`extra.file_extents` not
+null); where it does not (tmpfs), the check is skipped and says so.
 """
 import argparse
 import json
@@ -30,6 +33,7 @@ def main():
     ap.add_argument("--kernel-commit", help="expected env.kernel_commit")
     a = ap.parse_args()
     errors = []
+    no_fiemap = set()
     daxvm_kernel = os.path.exists("/proc/fs/daxvm/version")
     files = sorted(pathlib.Path(a.raw).glob(f"{a.benchmark}-*.json"))
     if not files:
@@ -66,6 +70,15 @@ def main():
         for k in ("faults_minor", "faults_major"):
             if not (isinstance(d[k], int) and d[k] >= 0):
                 errors.append(f"{where}: {k} {d[k]}")
+        p = d.get("params") or {}
+        if d["benchmark"] == "read" and p.get("layout") == "frag":
+            ext = (d.get("extra") or {}).get("file_extents")
+            pages = -(-p["size"] // 4096)
+            if ext is None:
+                no_fiemap.add(d["env"].get("fs_type"))
+            elif ext < max(1, pages // 2):
+                errors.append(f"{where}: frag layout not fragmented: {ext} extents for "
+                              f"{pages} pages")
         if a.kernel_commit and d["env"].get("kernel_commit") != a.kernel_commit:
             errors.append(f"{where}: kernel_commit {d['env'].get('kernel_commit')}")
     variants = {k[0] for k in seen}
@@ -75,6 +88,8 @@ def main():
     for (v, p), trials in seen.items():
         if trials != set(range(a.trials)):
             errors.append(f"{v} {p}: trials {sorted(trials)}, want 0..{a.trials - 1}")
+    for fs in sorted(no_fiemap, key=str):
+        print(f"SKIPPED frag-layout fragmentation check: no FIEMAP extent count on {fs}")
     for e in errors:
         print(e)
     print(f"{len(files)} files, {len(seen)} configurations, {len(errors)} problems")
