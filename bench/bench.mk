@@ -32,6 +32,7 @@ READ_BUDGET ?= 1G
 AGED_DIR ?=
 APPEND_SIZES ?= 4K,16K,64K,256K,1M,2M
 APPEND_TOTAL ?= 1G
+APPEND_VARIANTS ?= write,mmap,populate,daxvm,nt,daxvm-nt
 OVERWRITE_SIZE ?= 1G
 OVERWRITE_WRITES ?= 65536
 DB_RECORDS ?= 1048576
@@ -79,7 +80,8 @@ figure-read: $(BENCH_NEEDS)
 		--read-budget $(READ_BUDGET) $(if $(AGED_DIR),--aged-dir $(AGED_DIR))
 
 figure-append: $(BENCH_NEEDS)
-	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL)
+	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL) \
+		--append-variants $(APPEND_VARIANTS)
 
 figure-overwrite: $(BENCH_NEEDS)
 	$(BENCH_FIG) overwrite --overwrite-size $(OVERWRITE_SIZE) --overwrite-writes $(OVERWRITE_WRITES)

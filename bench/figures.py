@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--read-budget", default="1G", help="bytes touched per trial (small files repeat)")
     ap.add_argument("--append-sizes", default="4K,16K,64K,256K,1M,2M")
     ap.add_argument("--append-total", default="1G")
+    ap.add_argument("--append-variants", default="write,mmap,populate,daxvm,nt,daxvm-nt",
+                    help="of the default-knob run; the knob runs use daxvm,write")
     ap.add_argument("--overwrite-size", default="1G")
     ap.add_argument("--overwrite-writes", default="65536")
     ap.add_argument("--db-records", default="1048576")
@@ -133,7 +135,7 @@ def main():
                       + common + args, log)
     elif a.figure == "append":
         args = ["--total", a.append_total, "--sizes", a.append_sizes,
-                "--variants", "write,mmap,populate,daxvm,nt,daxvm-nt"]
+                "--variants", a.append_variants]
         rc |= run(where, [exe, "append", "--dir", bd / "append"] + common + args, log)
         # issue 4: zeroout off and pre-zeroing on (unsupported without the knobs)
         for knobs in ("zeroout_blocks=0", "prezero=1"):

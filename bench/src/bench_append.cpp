@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 namespace bench {
 namespace {
@@ -51,18 +52,24 @@ bool prezero_on(const std::filesystem::path& dir) {
   return on && *on == 1;
 }
 
+// Blocks the zeroing thread still has to zero (daxvm_prezero_stats), or -1.
+long pending_prezero(const std::filesystem::path& dir) {
+  daxvm::control ctl;
+  auto dev = ctl.device_for(dir);
+  if (!dev) return -1;
+  std::ifstream in(ctl.knob_path(daxvm::knob::prezero, *dev).parent_path() / "daxvm_prezero_stats");
+  std::string key;
+  long val;
+  while (in >> key >> val)
+    if (key == "pending_blocks") return val;
+  return -1;
+}
+
 void settle_freed_blocks(const std::filesystem::path& dir) {
   ::sync();
   if (!prezero_on(dir)) return;
-  daxvm::control ctl;
-  auto dev = ctl.device_for(dir);
-  auto before = ctl.get(daxvm::knob::prezeroed_blocks, *dev);
-  for (int i = 0; before && i < 600; ++i) {
-    ::usleep(200000);
-    auto now = ctl.get(daxvm::knob::prezeroed_blocks, *dev);
-    if (!now || *now == *before) break;
-    before = now;
-  }
+  // The commit queues the freed blocks; wait until all are zeroed.
+  for (int i = 0; i < 1200 && pending_prezero(dir) > 0; ++i) ::usleep(100000);
 }
 
 }  // namespace
