@@ -9,18 +9,6 @@
 
 static char on_path[512], kb_path[512];
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : errno;
-}
-
 static long faults_of_touch(int fd, unsigned long size, long *bad)
 {
 	unsigned char *p = map_daxvm(fd, size, PROT_READ);
@@ -57,12 +45,12 @@ int main(int argc, char **argv)
 	tap_plan(12);
 
 	tap_result(read_num(on_path) == 1, "daxvm_page_tables_on defaults to 1");
-	e = write_str(on_path, "2\n");
+	e = write_knob(on_path, "2\n");
 	tap_result(e == EINVAL, "writing 2 fails with EINVAL (errno %d)", e);
-	e = write_str(on_path, "yes\n");
+	e = write_knob(on_path, "yes\n");
 	tap_result(e == EINVAL && read_num(on_path) == 1,
 		   "writing garbage fails with EINVAL and changes nothing (errno %d)", e);
-	e = write_str(kb_path, "0\n");
+	e = write_knob(kb_path, "0\n");
 	tap_result(e != 0, "daxvm_kbytes_occupied is read-only (errno %d)", e);
 
 	k0 = read_num(kb_path);
@@ -73,7 +61,7 @@ int main(int argc, char **argv)
 	f = faults_of_touch(fd, 8 * MiB, &bad);
 	tap_result(f == 0 && bad < 0, "knob on: no faults (%ld), data right (%ld)", f, bad);
 
-	e = write_str(on_path, "0\n");
+	e = write_knob(on_path, "0\n");
 	tap_result(e == 0 && read_num(on_path) == 0 && read_num(kb_path) == 0,
 		   "knob 0 deletes all tables (errno %d, %ld KiB)", e, read_num(kb_path));
 	f = faults_of_touch(fd, 8 * MiB, &bad);
@@ -82,7 +70,7 @@ int main(int argc, char **argv)
 	close(make_pattern_file(path2, 3, 2 * MiB, 64 * KiB));
 	tap_result(read_num(kb_path) == 0, "knob off: writes build no tables");
 
-	e = write_str(on_path, "1\n");
+	e = write_knob(on_path, "1\n");
 	f = faults_of_touch(fd, 8 * MiB, &bad);
 	tap_result(e == 0 && f == 0 && bad < 0,
 		   "knob 1 again: mmap rebuilds the tables, no faults (%ld)", f);

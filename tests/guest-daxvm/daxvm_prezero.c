@@ -32,18 +32,6 @@ static char *knob(const char *name)
 	return path;
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static long stat_of(const char *key)
 {
 	char k[64];
@@ -215,7 +203,7 @@ static void drop_cap_sys_admin(void *arg)
 	d[0].effective &= ~(1U << CAP_SYS_ADMIN);
 	if (syscall(SYS_capset, &h, d))
 		_exit(3);
-	_exit(write_str(knob("daxvm_zeroout_blocks"), "0") == -EPERM ? 0 : 1);
+	_exit(write_knob(knob("daxvm_zeroout_blocks"), "0") == EPERM ? 0 : 1);
 }
 
 int main(int argc, char **argv)
@@ -241,11 +229,11 @@ int main(int argc, char **argv)
 	tap_plan(12);
 
 	/* Input checks: nothing changes on a bad value. */
-	tap_result(write_str(knob("daxvm_prezero"), "abc") == -EINVAL &&
-		   write_str(knob("daxvm_prezero"), "2") == -EINVAL &&
-		   write_str(knob("daxvm_prezero_rate_mib"), "0") == -EINVAL &&
-		   write_str(knob("daxvm_prezero_rate_mib"), "2000000") == -EINVAL &&
-		   write_str(knob("daxvm_zeroout_blocks"), "-1") == -EINVAL &&
+	tap_result(write_knob(knob("daxvm_prezero"), "abc") == EINVAL &&
+		   write_knob(knob("daxvm_prezero"), "2") == EINVAL &&
+		   write_knob(knob("daxvm_prezero_rate_mib"), "0") == EINVAL &&
+		   write_knob(knob("daxvm_prezero_rate_mib"), "2000000") == EINVAL &&
+		   write_knob(knob("daxvm_zeroout_blocks"), "-1") == EINVAL &&
 		   read_num(knob("daxvm_prezero")) == 0 &&
 		   read_num(knob("daxvm_prezero_rate_mib")) == 256 &&
 		   read_num(knob("daxvm_zeroout_blocks")) == 1,
@@ -255,8 +243,8 @@ int main(int argc, char **argv)
 		   "daxvm_zeroout_blocks=0 without CAP_SYS_ADMIN: EPERM");
 
 	/* The thread zeroes freed blocks. */
-	if (write_str(knob("daxvm_prezero_rate_mib"), "4096") ||
-	    write_str(knob("daxvm_prezero"), "1"))
+	if (write_knob(knob("daxvm_prezero_rate_mib"), "4096") ||
+	    write_knob(knob("daxvm_prezero"), "1"))
 		tap_die("turn pre-zeroing on");
 	before = stat_of("zeroed_blocks");
 	write_old(old, SIZE, &xo);
@@ -289,7 +277,7 @@ int main(int argc, char **argv)
 	delete(fresh);
 
 	/* Delete and allocate while the thread runs, slowly. */
-	write_str(knob("daxvm_prezero_rate_mib"), "16");
+	write_knob(knob("daxvm_prezero_rate_mib"), "16");
 	bad = 0;
 	for (i = 0, t0 = now(); now() - t0 < 10; i++) {
 		write_old(old, 4 * MiB, NULL);
@@ -300,14 +288,14 @@ int main(int argc, char **argv)
 	rounds = i;
 	tap_result(bad == 0, "%d rounds of delete+allocate racing the thread: %ld pages with old bytes",
 		   rounds, bad);
-	write_str(knob("daxvm_prezero_rate_mib"), "256");
+	write_knob(knob("daxvm_prezero_rate_mib"), "256");
 
 	/* Off forgets everything; a remount too. */
-	if (write_str(knob("daxvm_prezero"), "0"))
+	if (write_knob(knob("daxvm_prezero"), "0"))
 		tap_die("turn pre-zeroing off");
 	tap_result(stat_of("pool_blocks") == 0 && stat_of("pending_blocks") == 0,
 		   "daxvm_prezero=0 forgets the pool");
-	write_str(knob("daxvm_prezero"), "1");
+	write_knob(knob("daxvm_prezero"), "1");
 	write_old(old, 4 * MiB, NULL);
 	delete(old);
 	wait_idle(60);
@@ -321,10 +309,10 @@ int main(int argc, char **argv)
 	/* zeroout=0 (root): the documented exposure of old data. */
 	write_old(old, SIZE, &xo);
 	delete(old);
-	if (write_str(knob("daxvm_zeroout_blocks"), "0"))
+	if (write_knob(knob("daxvm_zeroout_blocks"), "0"))
 		tap_die("daxvm_zeroout_blocks=0");
 	bad = fresh_file_dirty_pages(fresh, SIZE, 0, &xn);
-	write_str(knob("daxvm_zeroout_blocks"), "1");
+	write_knob(knob("daxvm_zeroout_blocks"), "1");
 	shared = 0;
 	for (i = 0; i < (int)xn.n; i++)
 		shared += overlaps(&xo, xn.start[i]);

@@ -46,6 +46,19 @@ static inline long read_num(const char *path)
 	return atol(buf);
 }
 
+/* Writes @s to a knob file; returns 0 or the errno of open/write. */
+static inline int write_knob(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : errno;
+}
+
 static inline long minflt(void)
 {
 	struct rusage ru;
