@@ -38,7 +38,7 @@ def guest_cmd(prev, seed):
     """The guest's command: check the previous boot's state, then write."""
     steps = [f"mkdir -p {MNT}"]
     if prev is None:
-        steps.append(f"mkfs.ext4 -q -F -b 4096 {DEV}")
+        steps.append(f"/usr/sbin/mke2fs -q -F -t ext4 -b 4096 {DEV}")
     else:
         pseed, plast = prev
         steps += [
@@ -129,6 +129,9 @@ def main():
                                 "problems": problems, "log": str(logpath)})
             if not last_boot:
                 if not killed:
+                    # Show why right here: CI keeps only the terminal output.
+                    print("writer never reached its crash point; console tail:",
+                          *lines[-15:], sep="\n  ", file=sys.stderr)
                     results.append({"name": f"msync-crash.point{point}", "status": "fail",
                                     "problems": ["writer never reached its crash point"],
                                     "log": str(logpath)})
