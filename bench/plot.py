@@ -34,6 +34,12 @@ def num(v):
         return None
 
 
+def faults(r):
+    """Minor + major faults per op: DAX counts a fault that allocates a block as major."""
+    a, b = num(r["faults_minor_per_op"]), num(r.get("faults_major_per_op", ""))
+    return None if a is None else a + (b or 0)
+
+
 def size_label(b):
     b = int(b)
     for unit in ("", "K", "M", "G", "T"):
@@ -137,13 +143,13 @@ def fig_read(csvp, out):
             sel = [r for r in ok if (r.get("param_fs_state") or "fresh") == st and r["param_layout"] == lay]
             thr = series(sel, grp, "param_size", lambda r: num(r["param_size"]) / num(r["seconds_per_op"]) / GIB
                          if num(r["seconds_per_op"]) else None)
-            flt = series(sel, grp, "param_size", lambda r: num(r["faults_minor_per_op"]))
+            flt = series(sel, grp, "param_size", lambda r: faults(r))
             top, bottom = axes[2 * i][c], axes[2 * i + 1][c]
             draw(top, thr)
             top.set_title(f"{st} file system, {'fragmented' if lay == 'frag' else 'fresh'} file", fontsize=8)
             top.set_ylabel("GiB/s (open+map+touch+unmap+close)", fontsize=8)
             draw(bottom, flt, logy="sym")
-            bottom.set_ylabel("minor page faults / op", fontsize=8)
+            bottom.set_ylabel("page faults / op (minor+major)", fontsize=8)
             bottom.set_xlabel("file size")
             if thr:
                 top.legend(fontsize=6)
@@ -155,12 +161,12 @@ def fig_append(csvp, out):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     thr = series(ok, label, "param_append_size", lambda r: num(r["bytes"]) / num(r["seconds"]) / MIB
                  if num(r["seconds"]) else None)
-    flt = series(ok, label, "param_append_size", lambda r: num(r["faults_minor_per_op"]))
+    flt = series(ok, label, "param_append_size", lambda r: faults(r))
     draw(axes[0], thr)
     axes[0].set_ylabel("append throughput (MiB/s)")
     axes[0].legend(fontsize=7)
     draw(axes[1], flt, logy="sym")
-    axes[1].set_ylabel("minor page faults / append")
+    axes[1].set_ylabel("page faults / append (minor+major)")
     for ax in axes:
         ax.set_xlabel("append size")
     total = sorted({size_label(r["param_total"]) for r in ok})
@@ -183,7 +189,7 @@ def fig_overwrite(csvp, out):
             m = statistics.median(vals)
             ax.bar(j + i * width, m, width, yerr=[[m - min(vals)], [max(vals) - m]], capsize=2,
                    label=lab if j == 0 else None, color=f"C{i}")
-            flt = [num(r["faults_minor_per_op"]) for r in ok if label(r) == lab and num(r["param_size"]) == s]
+            flt = [faults(r) for r in ok if label(r) == lab and num(r["param_size"]) == s]
             ax.text(j + i * width, m, f"{statistics.median(flt):.2g} f/op", ha="center", va="bottom", fontsize=6)
     for j, s in enumerate(sizes):
         def med(lab):

@@ -52,8 +52,9 @@ bool prezero_on(const std::filesystem::path& dir) {
   return on && *on == 1;
 }
 
-// Blocks the zeroing thread still has to zero (daxvm_prezero_stats), or -1.
-long pending_prezero(const std::filesystem::path& dir) {
+// One counter of daxvm_prezero_stats (pending_blocks, used_blocks,
+// zeroed_blocks, pool_blocks), or -1.
+long prezero_stat(const std::filesystem::path& dir, const std::string& want) {
   daxvm::control ctl;
   auto dev = ctl.device_for(dir);
   if (!dev) return -1;
@@ -61,15 +62,23 @@ long pending_prezero(const std::filesystem::path& dir) {
   std::string key;
   long val;
   while (in >> key >> val)
-    if (key == "pending_blocks") return val;
+    if (key == want) return val;
   return -1;
 }
 
 void settle_freed_blocks(const std::filesystem::path& dir) {
   ::sync();
   if (!prezero_on(dir)) return;
-  // The commit queues the freed blocks; wait until all are zeroed.
-  for (int i = 0; i < 1200 && pending_prezero(dir) > 0; ++i) ::usleep(100000);
+  // The journal thread reports freed blocks after the commit that sync()
+  // waited for, so "nothing pending" counts only once the zeroed count has
+  // also stopped moving for a while.
+  long last = -1;
+  for (int i = 0, quiet = 0; i < 1200 && quiet < 3; ++i) {
+    ::usleep(100000);
+    long zeroed = prezero_stat(dir, "zeroed_blocks");
+    quiet = prezero_stat(dir, "pending_blocks") == 0 && zeroed == last ? quiet + 1 : 0;
+    last = zeroed;
+  }
 }
 
 }  // namespace
@@ -123,6 +132,10 @@ int run_append(args& a) {
         settle_freed_blocks(c.dir);
         trial_result r;
         std::uint64_t calls = 0;
+        // Blocks that skipped zeroing, and blocks the thread zeroed while
+        // the trial ran (should be none: it would compete for the CPU).
+        long used0 = prezero_stat(c.dir, "used_blocks");
+        long zeroed0 = prezero_stat(c.dir, "zeroed_blocks");
         auto t0 = snapshot();
         int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) fail_errno("open " + file.string());
@@ -170,6 +183,10 @@ int run_append(args& a) {
         r.ops = n;
         r.bytes = n * asz;
         r.syscalls_per_op = static_cast<double>(calls) / static_cast<double>(n);
+        if (used0 >= 0) {
+          r.extra.set("prezeroed_blocks_used", prezero_stat(c.dir, "used_blocks") - used0);
+          r.extra.set("blocks_zeroed_during_trial", prezero_stat(c.dir, "zeroed_blocks") - zeroed0);
+        }
         if (auto e = extent_count(file)) r.extra.set("file_extents", *e);
         else r.extra.set_null("file_extents");
         return r;
