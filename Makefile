@@ -28,7 +28,7 @@ PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE
 	-e kernel_variant=$(VARIANT)
 
 .PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
-	boot test test-host test-guest test-crash lint clean
+	boot test test-host test-guest test-crash test-vanilla lint clean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -78,13 +78,17 @@ ssh:
 ## test           host unit tests, then the in-guest suite (starts the VM if needed)
 # Both halves always run; the summary line decides the exit status (a half
 # that produced no results counts as failed).
+# The normal lane also builds and boots the series with CONFIG_DAXVM=n.
+TEST_VANILLA := $(if $(VARIANT),,$(BUILD)/results/vanilla.json)
 test: deps
-	$(Q)rm -f $(BUILD)/results/guest$(VARIANT:%=-%).json $(BUILD)/results/crash$(VARIANT:%=-%).json
+	$(Q)rm -f $(BUILD)/results/guest$(VARIANT:%=-%).json $(BUILD)/results/crash$(VARIANT:%=-%).json \
+		$(TEST_VANILLA)
 	$(Q)scripts/test-host.sh || true
 	$(Q)$(MAKE) --no-print-directory test-guest || true
 	$(Q)$(MAKE) --no-print-directory test-crash || true
+	$(Q)$(if $(TEST_VANILLA),$(MAKE) --no-print-directory test-vanilla || true,:)
 	$(Q)scripts/summary.sh $(BUILD)/results/host.json $(BUILD)/results/guest$(VARIANT:%=-%).json \
-		$(BUILD)/results/crash$(VARIANT:%=-%).json
+		$(BUILD)/results/crash$(VARIANT:%=-%).json $(TEST_VANILLA)
 
 test-host: deps
 	$(Q)scripts/test-host.sh
@@ -100,6 +104,11 @@ test-crash: kernel initramfs guest-bin
 	$(Q)rm -f $(BUILD)/results/crash$(VARIANT:%=-%).json
 	$(Q)tests/host/msync-crash.py $(QEMU_FLAGS) --points $(CRASH_POINTS) \
 		--out $(BUILD)/results/crash$(VARIANT:%=-%).json
+
+## test-vanilla   the series with CONFIG_DAXVM=n builds without warnings and
+##                shows no DaxVM interface (build/kernel-vanilla, one quick boot)
+test-vanilla: kernel initramfs guest-bin
+	$(Q)tests/host/vanilla-kernel.sh
 
 ## lint           shellcheck-free checks we can run here: ansible-lint, checkpatch
 lint:

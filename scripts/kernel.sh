@@ -3,7 +3,9 @@
 # under build/linux (base commit + one commit per patch), build bzImage.
 #
 #   kernel.sh prepare        fetch + unpack + apply kernel-patches/series
-#   kernel.sh build [debug]  configure and build into build/kernel[-debug]/
+#   kernel.sh build [debug|vanilla]
+#                            configure and build into build/kernel[-VARIANT]/
+#                            (vanilla: the series with CONFIG_DAXVM=n)
 #   kernel.sh export         write the tree's commits back to kernel-patches/
 source "$(dirname "$0")/lib.sh"
 
@@ -100,8 +102,12 @@ prepare() {
 }
 
 fragments() { # VARIANT
-	echo "$PATCHES/config/base.config $PATCHES/config/daxvm.config"
-	[ "${1:-}" != debug ] || echo "$PATCHES/config/debug.config"
+	case ${1:-} in
+	'') echo "$PATCHES/config/base.config $PATCHES/config/daxvm.config" ;;
+	debug) echo "$PATCHES/config/base.config $PATCHES/config/daxvm.config $PATCHES/config/debug.config" ;;
+	vanilla) echo "$PATCHES/config/base.config $PATCHES/config/vanilla.config" ;;
+	*) die "unknown kernel variant '$1' (debug or vanilla)" ;;
+	esac
 }
 
 # bzImage of OBJ was built from the tree's HEAD and nothing changed since.
@@ -217,5 +223,5 @@ case ${1:-} in
 prepare) prepare ;;
 build) prepare && build "${2:-}" ;;
 export) export_series ;;
-*) die "usage: kernel.sh prepare|build [debug]|export" ;;
+*) die "usage: kernel.sh prepare|build [debug|vanilla]|export" ;;
 esac

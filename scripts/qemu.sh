@@ -2,7 +2,7 @@
 # QEMU front end of the testbed. Arguments are built as a list so that
 # --dry-run can print exactly what would run.
 #
-#   qemu.sh [--dry-run] [--debug] boot CMD...   quick loop: initramfs, run CMD, power off
+#   qemu.sh [--dry-run] [--debug|--vanilla] boot CMD...   quick loop: initramfs, run CMD, power off
 #   qemu.sh [--dry-run] [--debug] start         the guest image in the background, ssh forwarded
 #   qemu.sh stop | crash | status              crash: kill -9, no guest shutdown
 #   qemu.sh [--debug] prepare                   probe + NVDIMM checks, YAML for libvirt
@@ -15,6 +15,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--dry-run) DRY=1 ;;
 	--debug) VARIANT=-debug ;;
+	--vanilla) VARIANT=-vanilla ;; # the series with CONFIG_DAXVM=n
 	*) break ;;
 	esac
 	shift
