@@ -65,6 +65,9 @@ unpack_base() {
 		git config user.name "DaxVM testbed"
 		git config user.email "daxvm@localhost"
 		git config core.autocrlf false
+		# No automatic gc: it would repack ~80k loose objects in the
+		# background, holding the build lock (fd 9) and both cores.
+		git config gc.auto 0
 		git add -A -f . >/dev/null
 		git commit -q -m "Debian $(base_val package) $(cat "$BUILD/dl/$(base_val package).version")"
 		git tag daxvm-base
@@ -79,7 +82,7 @@ apply_series() {
 	while read -r p; do
 		case $p in '' | '#'*) continue ;; esac
 		[ -f "$PATCHES/$p" ] || die "patch listed in series is missing: $p"
-		if ! (cd "$SRC" && git am -q --3way "$PATCHES/$p" >/dev/null 2>&1); then
+		if ! (cd "$SRC" && git -c gc.auto=0 am -q --3way "$PATCHES/$p" >/dev/null 2>&1); then
 			(cd "$SRC" && git am --abort >/dev/null 2>&1 || true)
 			die "patch does not apply: kernel-patches/$p"
 		fi
