@@ -8,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 rc=0
 for p in "$@"; do
 	p=$(realpath "$p")
-	(cd "$BUILD/linux" && scripts/checkpatch.pl --strict --quiet "$p") || rc=1
+	# Debian's python3 first: checkpatch runs spdxcheck.py, which needs
+	# python3-ply (a pyenv shim earlier in PATH may lack it).
+	(cd "$BUILD/linux" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet "$p") || rc=1
 done
 exit $rc

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 PKGS=(
 	# kernel build
 	linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev dwarves
-	cpio kmod rsync ccache xz-utils git python3 python3-yaml
+	cpio kmod rsync ccache xz-utils git python3 python3-yaml python3-ply python3-git
 	# VM, image and quick loop
 	qemu-system-x86 qemu-utils debootstrap busybox-static ndctl daxctl e2fsprogs xfsprogs
 	openssh-client
