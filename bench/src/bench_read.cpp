@@ -61,7 +61,8 @@ std::uint64_t op_read(const std::filesystem::path& p, std::uint64_t size, bool r
 }
 
 // One operation through a mapping; returns the syscalls it made (open,
-// fstat, mmap, munmap, close; DaxVM probing adds statx and /proc access).
+// fstat, mmap, munmap, close; libdaxvm probes the kernel once per process
+// and asks statx only when mmap refuses).
 // Adds the time of the map and unmap calls alone to map_s: issue 3's
 // "mmap+munmap independent of file size" excludes the touching.
 std::uint64_t op_map(const std::filesystem::path& p, const map_variant& v,
@@ -87,7 +88,7 @@ std::uint64_t op_map(const std::filesystem::path& p, const map_variant& v,
   }
   ::close(fd);
   consume(sum);
-  return v.daxvm ? 7 : 5;
+  return 5;
 }
 
 }  // namespace

@@ -91,6 +91,15 @@ result<mapping> mapping::map(const std::filesystem::path& path, const map_option
   return r;
 }
 
+namespace {
+// Is the file in DAX state (statx)? Asked only after mmap refused.
+bool is_dax(int fd) {
+  struct statx stx {};
+  return ::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
+         (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_DAX) != 0;
+}
+}  // namespace
+
 result<mapping> mapping::map(int fd, const map_options& o) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return detail::last_errno();
@@ -114,24 +123,21 @@ result<mapping> mapping::map(int fd, const map_options& o) {
     use_daxvm = false;
     reason = fallback_reason::kernel_lacks_daxvm;
   }
-  if (use_daxvm || use_sync) {
-    struct statx stx {};
-    bool dax = ::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
-               (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_DAX) != 0;
-    if (!dax) {
-      if (!fallback) return errc::not_dax;
-      use_daxvm = use_sync = false;
-      if (reason == fallback_reason::none) reason = fallback_reason::not_dax;
-    }
-  }
-
   const int prot = PROT_READ | (o.mode == access::read_write ? PROT_WRITE : 0);
   // MAP_SHARED_VALIDATE: plain MAP_SHARED would silently drop unknown flags.
   int flags = o.private_copy ? MAP_PRIVATE : MAP_SHARED_VALIDATE;
   if (o.populate) flags |= MAP_POPULATE;
   int extra = (use_daxvm ? daxvm_flags(o) : 0) | (use_sync ? MAP_SYNC : 0);
   const auto off = static_cast<off_t>(o.offset);
+  // No DAX check up front: the kernel refuses DaxVM and MAP_SYNC on other
+  // files (EOPNOTSUPP), and only then is statx asked why.
   void* a = ::mmap(nullptr, len, prot, flags | extra, fd, off);
+  if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != 0 && !is_dax(fd)) {
+    if (!fallback) return errc::not_dax;
+    extra = 0;
+    if (reason == fallback_reason::none) reason = fallback_reason::not_dax;
+    a = ::mmap(nullptr, len, prot, flags, fd, off);
+  }
   const int basic = (use_daxvm ? MAP_DAXVM : 0) | (use_sync ? MAP_SYNC : 0);
   if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != basic) {
     // Refused with options but not without them: this DaxVM lacks an

@@ -58,6 +58,12 @@ result<int> kernel_version(const std::filesystem::path& proc_root) {
 }
 
 bool kernel_has_daxvm(const std::filesystem::path& proc_root) {
+  // The running kernel cannot change under a process: probe the real
+  // /proc once (every mapping asks; short-lived mappings pay for syscalls).
+  if (proc_root == "/proc") {
+    static const bool has = kernel_version(proc_root).has_value();
+    return has;
+  }
   return kernel_version(proc_root).has_value();
 }
 
