@@ -33,6 +33,7 @@ AGED_DIR ?=
 APPEND_SIZES ?= 4K,16K,64K,256K,1M,2M
 APPEND_TOTAL ?= 1G
 APPEND_VARIANTS ?= write,mmap,populate,daxvm,nt,daxvm-nt
+APPEND_KNOB_VARIANTS ?= write,mmap,daxvm
 OVERWRITE_SIZE ?= 1G
 OVERWRITE_WRITES ?= 65536
 DB_RECORDS ?= 1048576
@@ -81,7 +82,7 @@ figure-read: $(BENCH_NEEDS)
 
 figure-append: $(BENCH_NEEDS)
 	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL) \
-		--append-variants $(APPEND_VARIANTS)
+		--append-variants $(APPEND_VARIANTS) --append-knob-variants $(APPEND_KNOB_VARIANTS)
 
 figure-overwrite: $(BENCH_NEEDS)
 	$(BENCH_FIG) overwrite --overwrite-size $(OVERWRITE_SIZE) --overwrite-writes $(OVERWRITE_WRITES)

@@ -95,7 +95,9 @@ def main():
     ap.add_argument("--append-sizes", default="4K,16K,64K,256K,1M,2M")
     ap.add_argument("--append-total", default="1G")
     ap.add_argument("--append-variants", default="write,mmap,populate,daxvm,nt,daxvm-nt",
-                    help="of the default-knob run; the knob runs use daxvm,write")
+                    help="of the default-knob run")
+    ap.add_argument("--append-knob-variants", default="write,mmap,daxvm",
+                    help="of the zeroout_blocks=0 and prezero=1 runs (msync=0: daxvm only)")
     ap.add_argument("--overwrite-size", default="1G")
     ap.add_argument("--overwrite-writes", default="65536")
     ap.add_argument("--db-records", default="1048576")
@@ -137,10 +139,15 @@ def main():
         args = ["--total", a.append_total, "--sizes", a.append_sizes,
                 "--variants", a.append_variants]
         rc |= run(where, [exe, "append", "--dir", bd / "append"] + common + args, log)
-        # issue 4: zeroout off and pre-zeroing on (unsupported without the knobs)
-        for knobs in ("zeroout_blocks=0", "prezero=1"):
+        # issue 4: nosync (only MAP_DAXVM has kernel dirty tracking), zeroout
+        # off and pre-zeroing on (unsupported without the knobs)
+        daxvm_only = ",".join(v for v in a.append_knob_variants.split(",") if v.startswith("daxvm"))
+        for knobs, variants in (("msync=0", daxvm_only), ("zeroout_blocks=0", a.append_knob_variants),
+                                ("prezero=1", a.append_knob_variants)):
+            if not variants:
+                continue
             rc |= run(where, [exe, "append", "--dir", bd / "append", "--knobs", knobs] + common
-                      + ["--total", a.append_total, "--sizes", a.append_sizes, "--variants", "daxvm,write"], log)
+                      + ["--total", a.append_total, "--sizes", a.append_sizes, "--variants", variants], log)
     elif a.figure == "overwrite":
         args = ["--sizes", a.overwrite_size, "--writes", a.overwrite_writes]
         rc |= run(where, [exe, "overwrite", "--dir", bd / "overwrite"] + common + args

@@ -84,9 +84,12 @@ def main():
         out.append(ratio_line(f"overwrite {label(size)}: daxvm_msync=0 vs tracked MAP_DAXVM",
                               tracked, ow.get(("daxvm", "msync=0", size)), 1.3))
     asizes = sorted({k[2] for k in ap_}, key=lambda s: int(s) if s.isdigit() else 0)
-    for variant in ("write", "daxvm"):
+    for variant in ("write", "mmap", "daxvm"):
         for size in asizes:
             base = ap_.get((variant, "default", size))
+            if variant == "daxvm":
+                out.append(ratio_line(f"append {label(size)} via daxvm: daxvm_msync=0 vs tracked",
+                                      base, ap_.get((variant, "msync=0", size)), 1.0))
             out.append(ratio_line(f"append {label(size)} via {variant}: prezero=1 vs default",
                                   base, ap_.get((variant, "prezero=1", size)), 1.3))
             out.append(ratio_line(f"append {label(size)} via {variant}: zeroout_blocks=0 vs default",
@@ -96,7 +99,7 @@ def main():
     # How the pre-zeroed runs went: the share of allocated blocks that
     # skipped zeroing, and whether the thread was zeroing during the trial.
     lines = []
-    for variant in ("write", "daxvm"):
+    for variant in ("write", "mmap", "daxvm"):
         for size in asizes:
             rows = ap_.get((variant, "prezero=1", size)) or []
             used, during = med(rows, "extra_prezeroed_blocks_used"), med(rows, "extra_blocks_zeroed_during_trial")
