@@ -21,13 +21,6 @@
 #include <linux/daxvm.h>
 #include "tap.h"
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 #define LEN (4UL << 20)
 
 /* errno of mmap(@flags) on @fd, 0 if it succeeded (and is unmapped again). */

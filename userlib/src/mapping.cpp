@@ -91,15 +91,6 @@ result<mapping> mapping::map(const std::filesystem::path& path, const map_option
   return r;
 }
 
-namespace {
-// Is the file in DAX state (statx)? Asked only after mmap refused.
-bool is_dax(int fd) {
-  struct statx stx {};
-  return ::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
-         (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_DAX) != 0;
-}
-}  // namespace
-
 result<mapping> mapping::map(int fd, const map_options& o) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return detail::last_errno();
@@ -130,14 +121,8 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   int extra = (use_daxvm ? daxvm_flags(o) : 0) | (use_sync ? MAP_SYNC : 0);
   const auto off = static_cast<off_t>(o.offset);
   // No DAX check up front: the kernel refuses DaxVM and MAP_SYNC on other
-  // files (EOPNOTSUPP), and only then is statx asked why.
+  // files (EOPNOTSUPP), and the retries below tell why.
   void* a = ::mmap(nullptr, len, prot, flags | extra, fd, off);
-  if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != 0 && !is_dax(fd)) {
-    if (!fallback) return errc::not_dax;
-    extra = 0;
-    if (reason == fallback_reason::none) reason = fallback_reason::not_dax;
-    a = ::mmap(nullptr, len, prot, flags, fd, off);
-  }
   const int basic = (use_daxvm ? MAP_DAXVM : 0) | (use_sync ? MAP_SYNC : 0);
   if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != basic) {
     // Refused with options but not without them: this DaxVM lacks an
@@ -155,7 +140,7 @@ result<mapping> mapping::map(int fd, const map_options& o) {
     }
   }
   if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != 0) {
-    // The file system has the last word on DAX (statx said yes, mmap no).
+    // Refused even without options: the file is not DAX.
     if (!fallback) return errc::not_dax;
     extra = 0;
     if (reason == fallback_reason::none) reason = fallback_reason::not_dax;
