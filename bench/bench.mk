@@ -29,6 +29,8 @@ TRIALS ?= 3
 READ_SIZES ?= 4K,64K,1M,16M,256M,1G
 READ_ORDERS ?= seq,rand
 READ_BUDGET ?= 1G
+READ_THREADS ?= 1
+READ_LAYOUTS ?= fresh,frag
 AGED_DIR ?=
 APPEND_SIZES ?= 4K,16K,64K,256K,1M,2M
 APPEND_TOTAL ?= 1G
@@ -78,7 +80,8 @@ bench-need-dir:
 
 figure-read: $(BENCH_NEEDS)
 	$(BENCH_FIG) read --read-sizes $(READ_SIZES) --read-orders $(READ_ORDERS) \
-		--read-budget $(READ_BUDGET) $(if $(AGED_DIR),--aged-dir $(AGED_DIR))
+		--read-budget $(READ_BUDGET) --read-threads $(READ_THREADS) --read-layouts $(READ_LAYOUTS) \
+		$(if $(AGED_DIR),--aged-dir $(AGED_DIR))
 
 figure-append: $(BENCH_NEEDS)
 	$(BENCH_FIG) append --append-sizes $(APPEND_SIZES) --append-total $(APPEND_TOTAL) \

@@ -16,7 +16,7 @@ import sys
 
 CORE = ["benchmark", "variant", "status", "reason", "trial", "seconds", "ops", "bytes",
         "seconds_per_op", "faults_minor", "faults_major", "faults_minor_per_op",
-        "faults_major_per_op", "tlb_flushes_per_op", "syscalls_per_op"]
+        "faults_major_per_op", "tlb_flushes_per_op", "tlb_shootdown_ipis_per_op", "syscalls_per_op"]
 ENV = ["kernel", "kernel_commit", "accel", "hypervisor", "cpu_model", "cpus_online", "host",
        "fs_type", "fs_dax", "daxvm_kernel", "device", "timestamp"]
 

@@ -92,6 +92,9 @@ def main():
     ap.add_argument("--read-sizes", default="4K,64K,1M,16M,256M,1G")
     ap.add_argument("--read-orders", default="seq,rand")
     ap.add_argument("--read-budget", default="1G", help="bytes touched per trial (small files repeat)")
+    ap.add_argument("--read-layouts", default="fresh,frag")
+    ap.add_argument("--read-threads", default="1",
+                    help="threads sharing each trial's operations, e.g. 1,2 (munmap's TLB shootdowns)")
     ap.add_argument("--append-sizes", default="4K,16K,64K,256K,1M,2M")
     ap.add_argument("--append-total", default="1G")
     ap.add_argument("--append-variants", default="write,mmap,populate,daxvm,nt,daxvm-nt",
@@ -129,8 +132,9 @@ def main():
     bd = pathlib.PurePosixPath(a.bench_dir)
     rc = 0
     if a.figure == "read":
-        args = ["--sizes", a.read_sizes, "--orders", a.read_orders, "--layouts", "fresh,frag",
-                "--budget", a.read_budget, "--variants", "read,mmap,populate,daxvm,daxvm-batch"]
+        args = ["--sizes", a.read_sizes, "--orders", a.read_orders, "--layouts", a.read_layouts,
+                "--budget", a.read_budget, "--threads", a.read_threads,
+                "--variants", "read,mmap,populate,daxvm,daxvm-batch"]
         rc |= run(where, [exe, "read", "--dir", bd / "read"] + common + args, log)
         if a.aged_dir:
             rc |= run(where, [exe, "read", "--dir", pathlib.PurePosixPath(a.aged_dir) / "read", "--fs-state", "aged"]

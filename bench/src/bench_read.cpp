@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+#include <thread>
 
 namespace bench {
 namespace {
@@ -101,6 +103,9 @@ int run_read(args& a) {
   auto layouts = a.get_list("layouts", "fresh,frag");
   std::uint64_t budget = a.get_size("budget", 256ull << 20);  // bytes per trial
   std::uint64_t max_ops = a.get_u64("max-ops", 200);
+  // Threads share the trial's operations: a multi-threaded server, whose
+  // munmap()s cost TLB shootdown IPIs (what MAP_DAXVM_BATCHING batches).
+  auto threads = a.get_list("threads", "1");
   bool keep = a.get("keep-files", "1") == "1";
   a.check_all_used();
   for (auto& v : variants)
@@ -136,10 +141,15 @@ int run_read(args& a) {
                                                     : std::vector<std::uint64_t>{};
         if (!random)
           for (std::uint64_t i = 0; i < pages; ++i) order.push_back(i);
+        for (auto& ts : threads)
         for (auto& v : variants) {
+          const std::uint64_t nt = std::stoull(ts);
+          if (nt == 0) throw std::invalid_argument("threads must be >= 1");
           json params;
           params.set("size", size).set("order", o).set("layout", to_string(l)).set("ops_per_trial", ops);
-          std::string key = size_label(size) + "-" + o + "-" + to_string(l);
+          params.set("threads", nt);
+          std::string key = size_label(size) + "-" + o + "-" + to_string(l) +
+                            (nt == 1 ? "" : "-t" + std::to_string(nt));
           auto mk = mapping_kind(v);
           std::optional<std::string> unsup;
           if (mk) unsup = check_mappable(file, *mk, false);
@@ -147,9 +157,33 @@ int run_read(args& a) {
             trial_result r;
             std::uint64_t calls = 0;
             double map_s = 0;
+            // One worker's share; the first takes the remainder.
+            auto work = [&](std::uint64_t n, std::vector<char>& b, std::uint64_t& c, double& ms) {
+              for (std::uint64_t i = 0; i < n; ++i)
+                c += mk ? op_map(file, *mk, order, ms) : op_read(file, size, random, order, b);
+            };
             auto t0 = snapshot();
-            for (std::uint64_t i = 0; i < ops; ++i)
-              calls += mk ? op_map(file, *mk, order, map_s) : op_read(file, size, random, order, buf);
+            if (nt == 1) {
+              work(ops, buf, calls, map_s);
+            } else {
+              std::vector<std::uint64_t> c(nt, 0);
+              std::vector<double> ms(nt, 0);
+              std::vector<std::vector<char>> bufs(nt, buf);
+              std::vector<std::exception_ptr> err(nt);
+              std::vector<std::thread> pool;
+              for (std::uint64_t t = 0; t < nt; ++t)
+                pool.emplace_back([&, t] {
+                  try {
+                    work(ops / nt + (t == 0 ? ops % nt : 0), bufs[t], c[t], ms[t]);
+                  } catch (...) {
+                    err[t] = std::current_exception();
+                  }
+                });
+              for (auto& th : pool) th.join();
+              for (auto& e : err)
+                if (e) std::rethrow_exception(e);
+              for (std::uint64_t t = 0; t < nt; ++t) calls += c[t], map_s += ms[t];
+            }
             auto t1 = snapshot();
             r.d = diff(t0, t1);
             r.ops = ops;

@@ -144,9 +144,24 @@ static std::map<std::string, std::uint64_t> read_tlb() {
   return m;
 }
 
+// Sum over CPUs of the "TLB:" row (x86; counted without DEBUG_TLBFLUSH).
+static std::optional<std::uint64_t> read_tlb_ipis() {
+  std::ifstream in("/proc/interrupts");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string name;
+    if (!(f >> name) || name != "TLB:") continue;
+    std::uint64_t sum = 0, v;
+    while (f >> v) sum += v;
+    return sum;
+  }
+  return std::nullopt;
+}
+
 counters snapshot() {
   counters c;
   c.tlb = read_tlb();
+  c.tlb_ipis = read_tlb_ipis();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   c.minflt = ru.ru_minflt;
@@ -169,6 +184,8 @@ delta diff(const counters& a, const counters& b) {
     }
     d.tlb = t;
   }
+  if (a.tlb_ipis && b.tlb_ipis)
+    d.tlb_ipis = static_cast<std::int64_t>(*b.tlb_ipis) - static_cast<std::int64_t>(*a.tlb_ipis);
   return d;
 }
 
@@ -492,12 +509,20 @@ void reporter::write(const std::string& variant, const json& params, const std::
       j.set_null("tlb_flushes");  // kernel without CONFIG_DEBUG_TLBFLUSH
       j.set_null("tlb_flushes_per_op");
     }
+    if (r.d.tlb_ipis) {
+      j.set("tlb_shootdown_ipis", *r.d.tlb_ipis);
+      j.set("tlb_shootdown_ipis_per_op", static_cast<double>(*r.d.tlb_ipis) / ops);
+    } else {
+      j.set_null("tlb_shootdown_ipis");
+      j.set_null("tlb_shootdown_ipis_per_op");
+    }
     if (r.syscalls_per_op >= 0) j.set("syscalls_per_op", r.syscalls_per_op);
     else j.set_null("syscalls_per_op");
   } else {
     for (auto* k : {"seconds", "ops", "bytes", "seconds_per_op", "faults_minor",
                     "faults_major", "faults_minor_per_op", "faults_major_per_op",
-                    "tlb_flushes", "tlb_flushes_per_op", "syscalls_per_op"})
+                    "tlb_flushes", "tlb_flushes_per_op", "tlb_shootdown_ipis",
+                    "tlb_shootdown_ipis_per_op", "syscalls_per_op"})
       j.set_null(k);
   }
   j.set("extra", r.extra);

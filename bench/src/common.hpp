@@ -64,12 +64,15 @@ struct counters {
   std::chrono::steady_clock::time_point t;
   long minflt = 0, majflt = 0;
   std::map<std::string, std::uint64_t> tlb;  // nr_tlb_* of /proc/vmstat
+  std::optional<std::uint64_t> tlb_ipis;     // "TLB" row of /proc/interrupts
 };
 counters snapshot();
 struct delta {
   double seconds = 0;
   long minflt = 0, majflt = 0;
   std::optional<std::map<std::string, std::int64_t>> tlb;  // absent: no counters
+  // TLB shootdown IPIs received by all CPUs (system-wide: a quiet guest).
+  std::optional<std::int64_t> tlb_ipis;
 };
 delta diff(const counters& a, const counters& b);
 

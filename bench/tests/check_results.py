@@ -19,6 +19,7 @@ import sys
 REQUIRED = ["schema", "benchmark", "variant", "params", "trial", "status", "reason", "seconds",
             "ops", "bytes", "seconds_per_op", "faults_minor", "faults_major",
             "faults_minor_per_op", "faults_major_per_op", "tlb_flushes", "tlb_flushes_per_op",
+            "tlb_shootdown_ipis", "tlb_shootdown_ipis_per_op",
             "syscalls_per_op", "extra", "env"]
 ENV = ["kernel", "kernel_version", "kernel_commit", "host", "cpu_model", "accel", "hypervisor",
        "fs_type", "daxvm_kernel", "daxvm_knobs", "timestamp"]

@@ -129,25 +129,24 @@ result<std::string> control::device_for(const std::filesystem::path& path) const
   return std::errc::no_such_device;  // e.g. tmpfs: not on a block device
 }
 
+// No kernel patch adds the migration syscall yet (tables live in DRAM).
 std::error_code control::migrate_tables(pid_t pid, unsigned flags) const {
-  if (!has_daxvm()) return errc::kernel_lacks_daxvm;
-#ifdef __NR_daxvm_migrate_tables
-  if (::syscall(__NR_daxvm_migrate_tables, pid, flags) != 0) return detail::last_errno();
-  return {};
-#else
   (void)pid, (void)flags;
-  return std::make_error_code(std::errc::function_not_supported);
-#endif
+  if (!has_daxvm()) return errc::kernel_lacks_daxvm;
+  return errc::option_unsupported;
 }
 
 std::error_code control::flush_zombies(unsigned flags) const {
-  if (!has_daxvm()) return errc::kernel_lacks_daxvm;
+  auto v = version();
+  if (!v) return v.error();
 #ifdef __NR_daxvm_flush_zombies
+  // The number means something else on kernels without uapi version 2.
+  if (*v < 2) return errc::option_unsupported;
   if (::syscall(__NR_daxvm_flush_zombies, flags) != 0) return detail::last_errno();
   return {};
 #else
   (void)flags;
-  return std::make_error_code(std::errc::function_not_supported);
+  return errc::option_unsupported;
 #endif
 }
 

@@ -24,4 +24,9 @@ bool parse_u64(std::string_view text, std::uint64_t& out) noexcept;
 // Static message for a library condition (usable from C).
 const char* errc_message(errc e) noexcept;
 
+// The DaxVM mmap flags a kernel of uapi @version accepts.
+constexpr int kernel_map_flags(int version) noexcept {
+  return (version >= 1 ? MAP_DAXVM | MAP_NO_MSYNC : 0) | (version >= 2 ? MAP_DAXVM_BATCHING : 0);
+}
+
 }  // namespace daxvm::detail

@@ -23,9 +23,9 @@ bool wants_daxvm(const map_options& o) noexcept {
   return o.daxvm || o.batching || o.ephemeral || o.no_msync;
 }
 
+// batching, ephemeral and no_msync are options of a MAP_DAXVM mapping.
 int daxvm_flags(const map_options& o) noexcept {
-  int f = 0;
-  if (o.daxvm) f |= MAP_DAXVM;
+  int f = wants_daxvm(o) ? MAP_DAXVM : 0;
   if (o.batching) f |= MAP_DAXVM_BATCHING;
   if (o.ephemeral) f |= MAP_DAXVM_EPHEMERAL;
   if (o.no_msync) f |= MAP_NO_MSYNC;
@@ -109,16 +109,28 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   fallback_reason reason = fallback_reason::none;
   bool use_daxvm = wants_daxvm(o);
   bool use_sync = o.map_sync;
-  if (use_daxvm && !kernel_has_daxvm(o.proc_root)) {
-    if (!fallback) return errc::kernel_lacks_daxvm;
-    use_daxvm = false;
-    reason = fallback_reason::kernel_lacks_daxvm;
+  // Options this kernel's DaxVM lacks are known from its version: no
+  // mmap() call is spent on finding out.
+  int known = 0;
+  if (use_daxvm) {
+    auto v = kernel_version(o.proc_root);
+    if (!v) {
+      if (!fallback) return errc::kernel_lacks_daxvm;
+      use_daxvm = false;
+      reason = fallback_reason::kernel_lacks_daxvm;
+    } else {
+      known = detail::kernel_map_flags(*v);
+      if (daxvm_flags(o) & ~known) {
+        if (!fallback) return errc::option_unsupported;
+        reason = fallback_reason::option_unsupported;
+      }
+    }
   }
   const int prot = PROT_READ | (o.mode == access::read_write ? PROT_WRITE : 0);
   // MAP_SHARED_VALIDATE: plain MAP_SHARED would silently drop unknown flags.
   int flags = o.private_copy ? MAP_PRIVATE : MAP_SHARED_VALIDATE;
   if (o.populate) flags |= MAP_POPULATE;
-  int extra = (use_daxvm ? daxvm_flags(o) : 0) | (use_sync ? MAP_SYNC : 0);
+  int extra = (use_daxvm ? daxvm_flags(o) & known : 0) | (use_sync ? MAP_SYNC : 0);
   const auto off = static_cast<off_t>(o.offset);
   // No DAX check up front: the kernel refuses DaxVM and MAP_SYNC on other
   // files (EOPNOTSUPP), and the retries below tell why.

@@ -44,7 +44,9 @@ bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
 
 }  // namespace detail
 
-result<int> kernel_version(const std::filesystem::path& proc_root) {
+namespace {
+
+result<int> read_kernel_version(const std::filesystem::path& proc_root) {
   auto text = detail::read_text(proc_root / "fs/daxvm/version");
   if (!text) {
     auto ec = text.error();
@@ -57,13 +59,19 @@ result<int> kernel_version(const std::filesystem::path& proc_root) {
   return static_cast<int>(v);
 }
 
-bool kernel_has_daxvm(const std::filesystem::path& proc_root) {
+}  // namespace
+
+result<int> kernel_version(const std::filesystem::path& proc_root) {
   // The running kernel cannot change under a process: probe the real
   // /proc once (every mapping asks; short-lived mappings pay for syscalls).
   if (proc_root == "/proc") {
-    static const bool has = kernel_version(proc_root).has_value();
-    return has;
+    static const result<int> running = read_kernel_version(proc_root);
+    return running;
   }
+  return read_kernel_version(proc_root);
+}
+
+bool kernel_has_daxvm(const std::filesystem::path& proc_root) {
   return kernel_version(proc_root).has_value();
 }
 

@@ -106,6 +106,5 @@ typedef char flags_are_distinct[(MAP_DAXVM | MAP_DAXVM_BATCHING | MAP_DAXVM_EPHE
 				 MAP_NO_MSYNC) == (MAP_DAXVM + MAP_DAXVM_BATCHING +
 				 MAP_DAXVM_EPHEMERAL + MAP_NO_MSYNC) ? 1 : -1];
 #if defined(__x86_64__)
-typedef char syscall_numbers[(__NR_daxvm_migrate_tables == 451 &&
-			      __NR_daxvm_flush_zombies == 452) ? 1 : -1];
+typedef char syscall_numbers[__NR_daxvm_flush_zombies == 451 ? 1 : -1];
 #endif

@@ -29,7 +29,7 @@ TEST(CApi, WithoutDaxvmKernel) {
 
 TEST(CApi, KnobsOnFakeProc) {
   temp_dir proc;
-  testutil::write_file(proc / "fs/daxvm/version", "1\n");
+  testutil::write_file(proc / "fs/daxvm/version", "2\n");
   testutil::write_file(proc / "sys/vm/zombie_max_pages", "33\n");
   testutil::write_file(proc / "fs/ext4/pmem0/daxvm_page_tables_on", "0\n");
   testutil::write_file(proc / "fs/ext4/pmem0/daxvm_kbytes_occupied", "8\n");

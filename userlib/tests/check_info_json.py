@@ -7,7 +7,7 @@ path = sys.argv[1]
 d = json.load(sys.stdin)
 has_daxvm = os.path.exists("/proc/fs/daxvm/version")
 assert d["kernel"]["daxvm"] is has_daxvm, d["kernel"]
-assert d["kernel"]["library_uapi_version"] == 1
+assert d["kernel"]["library_uapi_version"] == 2
 assert d["path"] == path
 f = d["file"]
 assert isinstance(f["dax"], bool) and isinstance(f["map_sync"], bool), f

@@ -244,6 +244,32 @@ TEST_F(MappingTest, DaxvmOnNonDaxFileFailsOrFallsBack) {
   EXPECT_EQ(m->mmap_flags() & MAP_DAXVM, 0);
 }
 
+// Options are checked against the kernel's uapi version before any mmap.
+TEST_F(MappingTest, OptionsFollowTheKernelVersion) {
+  temp_dir proc;
+  testutil::write_file(proc / "fs/daxvm/version", "1\n");
+  daxvm::map_options o;
+  o.batching = true;  // implies daxvm; uapi version 2
+  o.proc_root = proc.path();
+  auto failed = mapping::map(file, o);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error(), errc::option_unsupported);
+  o.on_unsupported = daxvm::policy::fallback;
+  auto m = mapping::map(file, o);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->fallback(), daxvm::fallback_reason::option_unsupported);
+  EXPECT_EQ(m->mmap_flags() & (MAP_DAXVM | MAP_DAXVM_BATCHING), 0);
+
+  testutil::write_file(proc / "fs/daxvm/version", "2\n");
+  o.on_unsupported = daxvm::policy::fail;
+  auto v2 = mapping::map(file, o);
+  ASSERT_FALSE(v2);
+  EXPECT_EQ(v2.error(), errc::not_dax);  // known option, file not DAX
+  o.batching = false;
+  o.ephemeral = true;  // no version has it
+  EXPECT_EQ(mapping::map(file, o).error(), errc::option_unsupported);
+}
+
 TEST_F(MappingTest, MapSyncOnNonDaxFailsOrFallsBack) {
   daxvm::map_options o;
   o.map_sync = true;

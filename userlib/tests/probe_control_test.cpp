@@ -191,6 +191,14 @@ TEST(Syscalls, WithoutDaxvmNeverCallTheKernel) {
   EXPECT_EQ(control(empty_proc.path()).flush_zombies(), errc::kernel_lacks_daxvm);
 }
 
+// A DaxVM whose uapi version lacks a syscall gets a typed error, no call.
+TEST(Syscalls, OlderDaxvmNeverCallsTheKernel) {
+  fake_proc p;  // version 1
+  control c = p.ctl();
+  EXPECT_EQ(c.flush_zombies(), errc::option_unsupported);
+  EXPECT_EQ(c.migrate_tables(0), errc::option_unsupported);
+}
+
 TEST(DeviceFor, UsesSysfsDevname) {
   temp_dir d, sys;
   testutil::write_file(d / "f", "x");

@@ -18,7 +18,7 @@
 /* ---- Kernel contract: must equal include/uapi/linux/daxvm.h ---------- */
 /* (tests/uapi_patch_test.cpp checks these against the kernel patch.) */
 #ifndef DAXVM_UAPI_VERSION
-#define DAXVM_UAPI_VERSION 1
+#define DAXVM_UAPI_VERSION 2 /* 2: MAP_DAXVM_BATCHING, daxvm_flush_zombies */
 #endif
 #ifndef MAP_DAXVM
 #define MAP_DAXVM 0x0400000 /* attach the file's prebuilt page tables at mmap */
@@ -37,14 +37,12 @@
 #endif
 
 /* Syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl of the series).
- * Later mainline kernels reuse 451/452, so never call them without the
- * /proc/fs/daxvm/version probe; the library's wrappers do that. */
+ * Later mainline kernels reuse 451 (cachestat), so never call it without
+ * the /proc/fs/daxvm/version probe (>= 2); the library's wrappers do that.
+ * daxvm_migrate_tables has no number yet: no kernel patch adds it. */
 #if defined(__x86_64__)
-#ifndef __NR_daxvm_migrate_tables
-#define __NR_daxvm_migrate_tables 451
-#endif
 #ifndef __NR_daxvm_flush_zombies
-#define __NR_daxvm_flush_zombies 452
+#define __NR_daxvm_flush_zombies 451
 #endif
 #endif
 
@@ -138,7 +136,8 @@ int daxvm_knob_set(const char *proc_root, int knob, const char *dev,
 /* Block device name of the file system holding path, e.g. "pmem0". */
 int daxvm_device_for_path(const char *path, char *buf, size_t buflen) DAXVM_NOEXCEPT;
 
-/* ---- Syscalls (probe first; -DAXVM_ENOKERNEL without DaxVM) ---------- */
+/* ---- Syscalls (probe first; -DAXVM_ENOKERNEL without DaxVM, ---------- */
+/* -DAXVM_EOPTION if this DaxVM lacks the call, else -errno)              */
 int daxvm_migrate_tables(pid_t pid, unsigned int flags) DAXVM_NOEXCEPT;
 int daxvm_flush_zombies(unsigned int flags) DAXVM_NOEXCEPT;
 

@@ -110,6 +110,9 @@ struct map_options {
   std::uint64_t offset = 0;  // file offset; must be page aligned
   std::size_t length = 0;    // 0 = up to end of file
   bool daxvm = false;        // MAP_DAXVM: O(1) attach of prebuilt tables
+  // The next three imply daxvm. Options the running kernel's DaxVM lacks
+  // (by its uapi version) give option_unsupported or, with fallback, are
+  // dropped without a trial mmap.
   bool batching = false;     // MAP_DAXVM_BATCHING: deferred TLB flush on unmap
   bool ephemeral = false;    // MAP_DAXVM_EPHEMERAL: per-process ephemeral heap
   bool populate = false;     // MAP_POPULATE
@@ -222,9 +225,12 @@ class control {
                       std::string_view dev = {}) const;
   std::filesystem::path knob_path(knob k, std::string_view dev = {}) const;
 
-  // Syscalls; errc::kernel_lacks_daxvm unless the probe finds DaxVM.
+  // Syscalls: errc::kernel_lacks_daxvm unless the probe finds DaxVM,
+  // errc::option_unsupported if this DaxVM lacks the call (version < 2 for
+  // flush_zombies; no kernel has migrate_tables yet), else the errno.
   std::error_code migrate_tables(pid_t pid = 0,
                                  unsigned flags = DAXVM_MIGRATE_TO_DRAM) const;
+  // Unmap this process's batched (MAP_DAXVM_BATCHING) unmaps now.
   std::error_code flush_zombies(unsigned flags = 0) const;
 
  private:
