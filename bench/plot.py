@@ -132,11 +132,17 @@ def fig_read(csvp, out):
     states = sorted({r.get("param_fs_state") or "fresh" for r in ok}, key=lambda x: x != "fresh") or ["fresh"]
     layouts = sorted({r["param_layout"] for r in ok}, key=lambda x: x != "fresh") or ["fresh"]
     orders = sorted({r["param_order"] for r in ok})
-    fig, axes = plt.subplots(2 * len(states), len(layouts), figsize=(5.5 * len(layouts), 3.4 * 2 * len(states)),
+    threads = sorted({r.get("param_threads") or "1" for r in ok}, key=int)
+    # With several threads, munmap's TLB shootdown IPIs tell the story.
+    ipis = len(threads) > 1 and any(r.get("tlb_shootdown_ipis_per_op") for r in ok)
+    per = 3 if ipis else 2
+    fig, axes = plt.subplots(per * len(states), len(layouts), figsize=(5.5 * len(layouts), 3.4 * per * len(states)),
                              squeeze=False)
 
     def grp(r):
-        return label(r) + (f" {r['param_order']}" if len(orders) > 1 else "")
+        t = r.get("param_threads") or "1"
+        return (label(r) + (f" {r['param_order']}" if len(orders) > 1 else "")
+                + (f" {t}T" if len(threads) > 1 else ""))
 
     for i, st in enumerate(states):
         for c, lay in enumerate(layouts):
@@ -144,13 +150,19 @@ def fig_read(csvp, out):
             thr = series(sel, grp, "param_size", lambda r: num(r["param_size"]) / num(r["seconds_per_op"]) / GIB
                          if num(r["seconds_per_op"]) else None)
             flt = series(sel, grp, "param_size", lambda r: faults(r))
-            top, bottom = axes[2 * i][c], axes[2 * i + 1][c]
+            top, bottom = axes[per * i][c], axes[per * i + 1][c]
             draw(top, thr)
             top.set_title(f"{st} file system, {'fragmented' if lay == 'frag' else 'fresh'} file", fontsize=8)
             top.set_ylabel("GiB/s (open+map+touch+unmap+close)", fontsize=8)
             draw(bottom, flt, logy="sym")
             bottom.set_ylabel("page faults / op (minor+major)", fontsize=8)
-            bottom.set_xlabel("file size")
+            last = bottom
+            if ipis:
+                last = axes[per * i + 2][c]
+                draw(last, series(sel, grp, "param_size", lambda r: num(r["tlb_shootdown_ipis_per_op"])
+                                  if r.get("tlb_shootdown_ipis_per_op") else None), logy="sym")
+                last.set_ylabel("TLB shootdown IPIs / op", fontsize=8)
+            last.set_xlabel("file size")
             if thr:
                 top.legend(fontsize=6)
     finish(fig, rows, skipped, out, "read: whole-file access per interface")

@@ -84,9 +84,9 @@ UL=$BUILD/userlib-guest
 cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARED_LIBS=OFF \
 	-DCMAKE_EXE_LINKER_FLAGS=-static >"$UL.log" 2>&1 ||
 	die "configuring the userlib for the guest failed: ${UL#$TOP/}.log"
-cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep \
+cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep daxvm-cat daxvm-ctl \
 	>>"$UL.log" 2>&1 || die "building the userlib for the guest failed: ${UL#$TOP/}.log"
-for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep; do
+for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep daxvm-cat daxvm-ctl; do
 	install -s -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
 done
 

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <sstream>
 
 #include "internal.hpp"
@@ -13,24 +14,30 @@ namespace daxvm {
 namespace {
 
 struct knob_info {
-  const char* name;
+  const char* id;    // to_string(knob): the enumerator's name
+  const char* name;  // the proc file
   bool per_mount;
   bool writable;
   bool boolean;
 };
 
-const knob_info& info(knob k) noexcept {
-  static const knob_info table[] = {
-      {"daxvm_page_tables_on", true, true, true},
-      {"daxvm_kbytes_occupied", true, false, false},
-      {"daxvm_zeroout_blocks", true, true, true},
-      {"daxvm_prezero", true, true, true},
-      {"daxvm_prezeroed_blocks", true, false, false},
-      {"daxvm_msync", false, true, true},
-      {"zombie_max_pages", false, true, false},
-  };
-  return table[static_cast<int>(k)];
-}
+// In enum order.
+constexpr knob_info knob_table[] = {
+    {"page_tables_on", "daxvm_page_tables_on", true, true, true},
+    {"kbytes_occupied", "daxvm_kbytes_occupied", true, false, false},
+    {"zeroout_blocks", "daxvm_zeroout_blocks", true, true, true},
+    {"prezero", "daxvm_prezero", true, true, true},
+    {"prezeroed_blocks", "daxvm_prezeroed_blocks", true, false, false},
+    {"msync", "daxvm_msync", false, true, true},
+    {"zombie_max_pages", "zombie_max_pages", false, true, false},
+};
+constexpr std::size_t knob_count = std::size(knob_table);
+static_assert(static_cast<std::size_t>(knob::zombie_max_pages) + 1 == knob_count);
+
+// A knob cast from an out-of-range integer must not index past the table.
+bool known(knob k) noexcept { return static_cast<std::size_t>(k) < knob_count; }
+
+const knob_info& info(knob k) noexcept { return knob_table[static_cast<int>(k)]; }
 
 // A device name is one path component; anything else could escape proc.
 bool valid_dev(std::string_view dev) noexcept {
@@ -40,10 +47,22 @@ bool valid_dev(std::string_view dev) noexcept {
 
 }  // namespace
 
+const char* to_string(knob k) noexcept {
+  const auto i = static_cast<std::size_t>(k);
+  return i < knob_count ? knob_table[i].id : "unknown";
+}
+
+std::optional<knob> knob_from_string(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < knob_count; ++i)
+    if (name == knob_table[i].id) return static_cast<knob>(i);
+  return std::nullopt;
+}
+
 control::control(std::filesystem::path proc_root, std::filesystem::path sys_root)
     : proc_(std::move(proc_root)), sys_(std::move(sys_root)) {}
 
 std::filesystem::path control::knob_path(knob k, std::string_view dev) const {
+  if (!known(k)) return {};
   const auto& i = info(k);
   if (k == knob::msync) return proc_ / "fs/daxvm" / i.name;
   if (k == knob::zombie_max_pages) return proc_ / "sys/vm" / i.name;
@@ -66,6 +85,7 @@ static bool is_missing(std::error_code ec) {
 }
 
 result<std::uint64_t> control::get(knob k, std::string_view dev) const {
+  if (!known(k)) return std::errc::invalid_argument;
   const auto& i = info(k);
   if (i.per_mount && !valid_dev(dev)) return std::errc::invalid_argument;
   auto text = detail::read_text(knob_path(k, dev));
@@ -76,6 +96,7 @@ result<std::uint64_t> control::get(knob k, std::string_view dev) const {
 }
 
 std::error_code control::set(knob k, std::uint64_t value, std::string_view dev) const {
+  if (!known(k)) return std::make_error_code(std::errc::invalid_argument);
   const auto& i = info(k);
   if (!i.writable) return errc::knob_read_only;
   if (i.boolean && value > 1) return errc::bad_knob_value;

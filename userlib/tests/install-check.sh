@@ -1,26 +1,50 @@
 #!/bin/sh
 # Installs the build into a scratch prefix, then builds and runs two
 # consumers: a CMake one (find_package(daxvm) -> daxvm::daxvm) and a C one
-# via pkg-config (daxvm.pc).  usage: install-check.sh BUILD_DIR [EXTRA_FLAGS]
+# via pkg-config (daxvm.pc), and runs the installed daxvm-info.
+#   usage: install-check.sh BUILD_DIR [EXTRA_FLAGS]
 set -eu
 build=$1
 flags=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$build/install-check
+prefix=$work/prefix
+die() { echo "install-check: $*" >&2; exit 1; }
 rm -rf "$work"
 mkdir -p "$work"
-cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log"
+# Nothing may find the library by accident: only RPATHs and -rpath count.
+unset LD_LIBRARY_PATH
 
-cmake -S "$here/consumer" -B "$work/cmake-consumer" -DCMAKE_PREFIX_PATH="$work/prefix" \
+# The libdir is whatever GNUInstallDirs chose (lib, lib64,
+# lib/x86_64-linux-gnu, ...): find the files instead of assuming it.
+find_one() {
+  found=$(find "$prefix" -path "$prefix/$1" -type f)
+  if [ -z "$found" ] || [ "$(echo "$found" | wc -l)" -ne 1 ]; then
+    die "want exactly one $1 in $prefix, found: ${found:-none}"
+  fi
+  echo "$found"
+}
+pc=$(find_one '*/pkgconfig/daxvm.pc')
+info=$(find_one '*/daxvm-info')
+
+cmake -S "$here/consumer" -B "$work/cmake-consumer" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >"$work/configure.log"
 cmake --build "$work/cmake-consumer" >"$work/build.log"
 "$work/cmake-consumer/consumer"
 
-export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
 pkg-config --exists --print-errors daxvm
 libdir=$(pkg-config --variable=libdir daxvm)
-# shellcheck disable=SC2046  # pkg-config output is meant to be split
+[ -d "$libdir" ] || die "daxvm.pc: libdir $libdir does not exist"
+# shellcheck disable=SC2046,SC2086  # pkg-config output and $flags are meant to be split
 cc -std=c11 -Wall -Wextra -Werror $flags $(pkg-config --cflags daxvm) "$here/consumer/consumer.c" \
   $(pkg-config --libs daxvm) -Wl,-rpath,"$libdir" -o "$work/c-consumer"
 "$work/c-consumer"
+
+# The installed tool must find an installed shared libdaxvm on its own.
+"$info" "$prefix" >"$work/info.json" || die "installed $info does not run"
+grep -q '"kernel": {"daxvm": ' "$work/info.json" || die "installed daxvm-info: $(cat "$work/info.json")"
+echo "installed daxvm-info ok"
 echo "install check ok"

@@ -106,6 +106,25 @@ TEST(Knobs, PathsMatchTheContract) {
   EXPECT_EQ(c.knob_path(knob::zombie_max_pages), "/proc/sys/vm/zombie_max_pages");
 }
 
+TEST(Knobs, NamesRoundTrip) {
+  const std::pair<const char*, knob> all[] = {
+      {"page_tables_on", knob::page_tables_on},     {"kbytes_occupied", knob::kbytes_occupied},
+      {"zeroout_blocks", knob::zeroout_blocks},     {"prezero", knob::prezero},
+      {"prezeroed_blocks", knob::prezeroed_blocks}, {"msync", knob::msync},
+      {"zombie_max_pages", knob::zombie_max_pages}};
+  for (auto [name, k] : all) {
+    EXPECT_STREQ(daxvm::to_string(k), name);
+    EXPECT_EQ(daxvm::knob_from_string(name), k) << name;
+  }
+  EXPECT_STREQ(daxvm::to_string(static_cast<knob>(7)), "unknown");
+  EXPECT_STREQ(daxvm::to_string(static_cast<knob>(-1)), "unknown");
+  // Exact names only: no proc file names, case folding or padding.
+  using namespace std::string_view_literals;
+  for (auto bad : {""sv, "unknown"sv, "daxvm_msync"sv, "MSYNC"sv, " msync"sv, "msync "sv,
+                   "zombie_max_page"sv, "msync\0"sv})
+    EXPECT_FALSE(daxvm::knob_from_string(bad)) << "name: " << bad;
+}
+
 TEST(Knobs, WriteAndReadBack) {
   fake_proc p;
   auto c = p.ctl();
@@ -189,6 +208,14 @@ TEST(Syscalls, WithoutDaxvmNeverCallTheKernel) {
   EXPECT_EQ(c.flush_zombies(), errc::kernel_lacks_daxvm);
   temp_dir empty_proc;
   EXPECT_EQ(control(empty_proc.path()).flush_zombies(), errc::kernel_lacks_daxvm);
+}
+
+TEST(Control, OutOfRangeKnobIsInvalid) {
+  fake_proc p;
+  const auto bad = static_cast<knob>(99);
+  EXPECT_EQ(p.ctl().get(bad).error(), std::errc::invalid_argument);
+  EXPECT_EQ(p.ctl().set(bad, 1), std::errc::invalid_argument);
+  EXPECT_TRUE(p.ctl().knob_path(bad).empty());
 }
 
 // A DaxVM whose uapi version lacks a syscall gets a typed error, no call.

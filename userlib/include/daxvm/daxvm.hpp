@@ -207,6 +207,10 @@ enum class knob {
   msync,             // global /proc/fs/daxvm/daxvm_msync, rw 0/1
   zombie_max_pages,  // global /proc/sys/vm/zombie_max_pages, rw number
 };
+// The enumerator's name ("page_tables_on", ...; "unknown" if out of range)
+// and back (exact names only), for command lines and config files.
+const char* to_string(knob k) noexcept;
+std::optional<knob> knob_from_string(std::string_view name) noexcept;
 
 class control {
  public:
@@ -223,7 +227,7 @@ class control {
   result<std::uint64_t> get(knob k, std::string_view dev = {}) const;
   std::error_code set(knob k, std::uint64_t value,
                       std::string_view dev = {}) const;
-  std::filesystem::path knob_path(knob k, std::string_view dev = {}) const;
+  std::filesystem::path knob_path(knob k, std::string_view dev = {}) const;  // empty: bad k
 
   // Syscalls: errc::kernel_lacks_daxvm unless the probe finds DaxVM,
   // errc::option_unsupported if this DaxVM lacks the call (version < 2 for
