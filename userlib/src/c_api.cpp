@@ -95,6 +95,7 @@ int daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
     case daxvm::fallback_reason::kernel_lacks_daxvm: return DAXVM_FALLBACK_NO_KERNEL;
     case daxvm::fallback_reason::not_dax: return DAXVM_FALLBACK_NOT_DAX;
     case daxvm::fallback_reason::option_unsupported: return DAXVM_FALLBACK_OPTION;
+    case daxvm::fallback_reason::fs_lacks_daxvm: return DAXVM_FALLBACK_NO_FS;
   }
   return -EINVAL;
 }
@@ -179,7 +180,7 @@ int daxvm_flush_zombies(unsigned int flags) noexcept {
 const char* daxvm_strerror(int err) noexcept {
   if (err < 0) err = -err;
   if (err == 0) return "Success";
-  if (err > DAXVM_EBASE && err <= DAXVM_EOPTION)
+  if (err > DAXVM_EBASE && err <= DAXVM_ENOFSSUP)
     return daxvm::detail::errc_message(static_cast<daxvm::errc>(err - DAXVM_EBASE));
   const char* s = ::strerrordesc_np(err);
   return s ? s : "Unknown error";

@@ -17,7 +17,8 @@ class category_impl final : public std::error_category {
     switch (static_cast<errc>(v)) {
       case errc::kernel_lacks_daxvm: return std::errc::function_not_supported;
       case errc::not_dax:
-      case errc::option_unsupported: return std::errc::operation_not_supported;
+      case errc::option_unsupported:
+      case errc::fs_lacks_daxvm: return std::errc::operation_not_supported;
       case errc::knob_unavailable: return std::errc::no_such_file_or_directory;
       case errc::knob_read_only: return std::errc::read_only_file_system;
       case errc::empty_file:
@@ -42,6 +43,7 @@ const char* detail::errc_message(errc e) noexcept {
     case errc::bad_knob_value: return "invalid DaxVM knob value";
     case errc::knob_read_only: return "DaxVM knob is read-only";
     case errc::option_unsupported: return "this kernel's DaxVM does not support a requested option";
+    case errc::fs_lacks_daxvm: return "the file's DAX file system does not support DaxVM";
   }
   return "unknown daxvm error";
 }

@@ -40,6 +40,7 @@ const char* to_string(fallback_reason r) noexcept {
     case fallback_reason::kernel_lacks_daxvm: return "kernel_lacks_daxvm";
     case fallback_reason::not_dax: return "not_dax";
     case fallback_reason::option_unsupported: return "option_unsupported";
+    case fallback_reason::fs_lacks_daxvm: return "fs_lacks_daxvm";
   }
   return "unknown";
 }
@@ -152,11 +153,15 @@ result<mapping> mapping::map(int fd, const map_options& o) {
     }
   }
   if (a == MAP_FAILED && errno == EOPNOTSUPP && extra != 0) {
-    // Refused even without options: the file is not DAX.
-    if (!fallback) return errc::not_dax;
-    extra = 0;
-    if (reason == fallback_reason::none) reason = fallback_reason::not_dax;
-    a = ::mmap(nullptr, len, prot, flags, fd, off);
+    // Refused even without options: the file is not DAX, or its file
+    // system has no DaxVM (a DAX file on xfs); statx tells which.
+    auto p = (extra & MAP_DAXVM) ? probe_fd(fd) : result<file_probe>(file_probe{});
+    const bool no_fs = p && p->dax;
+    if (!fallback) return no_fs ? errc::fs_lacks_daxvm : errc::not_dax;
+    extra = no_fs && use_sync ? MAP_SYNC : 0;
+    if (reason == fallback_reason::none)
+      reason = no_fs ? fallback_reason::fs_lacks_daxvm : fallback_reason::not_dax;
+    a = ::mmap(nullptr, len, prot, flags | extra, fd, off);
   }
   if (a == MAP_FAILED) return detail::last_errno();
 

@@ -59,6 +59,8 @@ int c_errors(const char *empty_file, const char *regular_file)
 	CHECK(daxvm_probe_dax("/nonexistent/x") == -ENOENT);
 	CHECK(strcmp(daxvm_strerror(-DAXVM_ENOKERNEL), "kernel lacks DaxVM") == 0);
 	CHECK(strcmp(daxvm_strerror(-ENOENT), "No such file or directory") == 0);
+	CHECK(strcmp(daxvm_strerror(-DAXVM_ENOFSSUP),
+		     "the file's DAX file system does not support DaxVM") == 0);
 	return 0;
 }
 

@@ -263,6 +263,31 @@ TEST_F(Guest, EphemeralWithFile) {
   EXPECT_FALSE(daxvm::control{}.flush_zombies());
 }
 
+// A DAX file whose file system has no DaxVM adapter (xfs) is named so,
+// not "not DAX"; the fallback keeps MAP_SYNC.
+TEST_F(Guest, DaxFileSystemWithoutDaxvm) {
+  REQUIRE_DAXVM();
+  const char* xfs = std::getenv("DAXVM_TEST_XFS_DIR");
+  if (!xfs || !*xfs) GTEST_SKIP() << "DAXVM_TEST_XFS_DIR is unset (an xfs dax=always mount)";
+  testutil::temp_dir d(xfs);
+  testutil::write_file(d / "f", content);
+  auto p = daxvm::probe_file(d / "f");
+  ASSERT_TRUE(p && p->dax) << xfs << " is not a DAX mount";
+  auto o = daxvm_opts();
+  auto m = mapping::map(d / "f", o);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), daxvm::errc::fs_lacks_daxvm) << m.error().message();
+  o.on_unsupported = daxvm::policy::fallback;
+  o.map_sync = true;
+  o.mode = daxvm::access::read_write;
+  auto f = mapping::map(d / "f", o);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(f->fallback(), daxvm::fallback_reason::fs_lacks_daxvm);
+  EXPECT_EQ(f->mmap_flags() & MAP_DAXVM, 0);
+  EXPECT_NE(f->mmap_flags() & MAP_SYNC, 0);
+  EXPECT_EQ(std::to_integer<char>(f->bytes()[9]), content[9]);
+}
+
 TEST_F(Guest, MigrateTables) {
   REQUIRE_DAXVM();
   // No kernel patch adds the syscall yet: a typed error, and no syscall.

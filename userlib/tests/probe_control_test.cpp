@@ -282,6 +282,9 @@ TEST(Errors, CategoryAndMessages) {
   EXPECT_NE(std::error_code(errc::not_dax), std::errc::invalid_argument);
   EXPECT_EQ(std::error_code(errc::range_beyond_eof), std::errc::invalid_argument);
   EXPECT_NE(std::error_code(errc::empty_file), errc::unaligned_offset);
-  for (int v = 1; v <= 8; ++v)
+  EXPECT_EQ(std::error_code(errc::fs_lacks_daxvm), std::errc::operation_not_supported);
+  EXPECT_NE(std::error_code(errc::fs_lacks_daxvm), errc::not_dax);
+  for (int v = 1; v <= static_cast<int>(errc::fs_lacks_daxvm); ++v)
     EXPECT_NE(daxvm::category().message(v), "unknown daxvm error") << v;
+  EXPECT_STREQ(daxvm::to_string(daxvm::fallback_reason::fs_lacks_daxvm), "fs_lacks_daxvm");
 }

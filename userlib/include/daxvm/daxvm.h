@@ -57,6 +57,7 @@
 #define DAXVM_EBADKNOB (DAXVM_EBASE + 7)  /* knob content unparsable */
 #define DAXVM_EKNOBRO (DAXVM_EBASE + 8)   /* knob is read-only */
 #define DAXVM_EOPTION (DAXVM_EBASE + 9)   /* DaxVM lacks a requested option */
+#define DAXVM_ENOFSSUP (DAXVM_EBASE + 10) /* DAX file, file system lacks DaxVM */
 
 #ifdef __cplusplus
 #define DAXVM_NOEXCEPT noexcept /* the implementation catches everything */
@@ -89,6 +90,7 @@ enum daxvm_fallback_reason {
 	DAXVM_FALLBACK_NO_KERNEL = 1, /* kernel lacks DaxVM */
 	DAXVM_FALLBACK_NOT_DAX = 2,   /* file is not on a DAX mount */
 	DAXVM_FALLBACK_OPTION = 3,    /* DaxVM lacks an option: mapped without it */
+	DAXVM_FALLBACK_NO_FS = 4,     /* DAX file, file system lacks DaxVM */
 };
 
 typedef struct daxvm_mapping daxvm_mapping;

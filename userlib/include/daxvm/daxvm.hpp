@@ -33,6 +33,7 @@ enum class errc {
   bad_knob_value,          // knob content or requested value is not valid
   knob_read_only,          // knob cannot be written
   option_unsupported,      // DaxVM works but not with a requested option (e.g. batching)
+  fs_lacks_daxvm,          // DAX file on a file system without DaxVM (e.g. xfs)
 };
 
 const std::error_category& category() noexcept;
@@ -101,7 +102,7 @@ result<file_probe> probe_fd(int fd);
 // ---- Mapping --------------------------------------------------------------
 enum class access { read_only, read_write };
 enum class policy { fail, fallback };
-enum class fallback_reason { none, kernel_lacks_daxvm, not_dax, option_unsupported };
+enum class fallback_reason { none, kernel_lacks_daxvm, not_dax, option_unsupported, fs_lacks_daxvm };
 const char* to_string(fallback_reason r) noexcept;
 
 // What to map and how (in the spirit of libpmem2's pmem2_config).
