@@ -7,7 +7,8 @@
  *
  * no /proc/fs/daxvm and no daxvm_* knobs; the DaxVM mmap flags are unknown
  * bits (EOPNOTSUPP with MAP_SHARED_VALIDATE, ignored with MAP_SHARED, so
- * the first touch faults as usual); MAP_SYNC still works on DAX.
+ * the first touch faults as usual); MAP_SYNC still works on DAX; the
+ * daxvm_flush_zombies syscall is ENOSYS.
  * Skips (exit 4) on a kernel with DaxVM.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/daxvm.h>
 #include "tap.h"
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP kernel with DaxVM\n");
 		return 4;
 	}
-	tap_plan(5);
+	tap_plan(6);
 	snprintf(knobs, sizeof(knobs), "/proc/fs/ext4/%s", argv[2]);
 	tap_result(daxvm_entries(knobs) == 0, "no daxvm_* knobs in %s, no /proc/fs/daxvm", knobs);
 
@@ -105,5 +107,9 @@ int main(int argc, char **argv)
 	munmap((void *)p, LEN);
 	close(fd);
 	unlink(path);
+
+	errno = 0;
+	tap_result(syscall(__NR_daxvm_flush_zombies, 0) == -1 && errno == ENOSYS,
+		   "daxvm_flush_zombies(2): ENOSYS (%s)", strerror(errno));
 	return tap_finish();
 }
