@@ -43,14 +43,22 @@ while IFS='	' read -r name cmd; do
 		status=fail
 	fi
 	rm -f "$log.splat"
+	# A passing test may have skipped some of its cases (GoogleTest, TAP):
+	# say how many, so that a skip inside a suite is not mistaken for a pass.
+	cases=$( (grep -E '^\[  SKIPPED \] [A-Za-z_][A-Za-z0-9_/]*\.' "$log" |
+		sed -E 's/^\[  SKIPPED \] ([^ ]+).*/\1/' | sort -u
+		grep -E '^ok [0-9]+ .*# SKIP' "$log") | wc -l)
+	cases=$((cases + 0))
+	note=
+	[ "$cases" -eq 0 ] || note=", $cases cases skipped"
 	case $status in
 	pass) pass=$((pass + 1)) ;;
 	skip) skip=$((skip + 1)) ;;
 	fail) fail=$((fail + 1)); sed 's/^/    | /' "$log" | tail -n 30 ;;
 	esac
-	echo "    $status ($secs s, rc $rc)"
-	printf '{"name":"%s","status":"%s","rc":%d,"seconds":%d,"log":"%s"}\n' \
-		"$(json_str "$name")" "$status" "$rc" "$secs" "$(json_str "$log")" >>"$OUT"
+	echo "    $status ($secs s, rc $rc$note)"
+	printf '{"name":"%s","status":"%s","rc":%d,"seconds":%d,"skipped_cases":%d,"log":"%s"}\n' \
+		"$(json_str "$name")" "$status" "$rc" "$secs" "$cases" "$(json_str "$log")" >>"$OUT"
 done <"$LOGS/.suite"
 echo "guest: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
