@@ -105,13 +105,16 @@ int run_read(args& a) {
   std::uint64_t max_ops = a.get_u64("max-ops", 200);
   // Threads share the trial's operations: a multi-threaded server, whose
   // munmap()s cost TLB shootdown IPIs (what MAP_DAXVM_BATCHING batches).
-  auto threads = a.get_list("threads", "1");
+  std::vector<std::uint64_t> threads;
+  for (auto& t : a.get_list("threads", "1")) threads.push_back(std::stoull(t));
   bool keep = a.get("keep-files", "1") == "1";
   a.check_all_used();
   for (auto& v : variants)
     if (v != "read" && !mapping_kind(v)) throw std::invalid_argument("unknown read variant " + v);
   for (auto& o : orders)
     if (o != "seq" && o != "rand") throw std::invalid_argument("order must be seq or rand: " + o);
+  for (auto nt : threads)
+    if (nt == 0) throw std::invalid_argument("threads must be >= 1");
 
   runner run(c, "read");
   std::vector<char> buf;
@@ -141,10 +144,8 @@ int run_read(args& a) {
                                                     : std::vector<std::uint64_t>{};
         if (!random)
           for (std::uint64_t i = 0; i < pages; ++i) order.push_back(i);
-        for (auto& ts : threads)
+        for (auto nt : threads)
         for (auto& v : variants) {
-          const std::uint64_t nt = std::stoull(ts);
-          if (nt == 0) throw std::invalid_argument("threads must be >= 1");
           json params;
           params.set("size", size).set("order", o).set("layout", to_string(l)).set("ops_per_trial", ops);
           params.set("threads", nt);

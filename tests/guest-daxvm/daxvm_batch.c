@@ -59,17 +59,7 @@ static int mapped_at(void *addr)
 
 static long stat_of(const char *name)
 {
-	char key[32];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/fs/daxvm/stats", "r");
-
-	if (!f)
-		tap_die("open /proc/fs/daxvm/stats");
-	while (fscanf(f, "%31s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
+	return read_key("/proc/fs/daxvm/stats", name);
 }
 
 static unsigned char *map_batched(int fd, unsigned long len)

@@ -35,17 +35,7 @@ static char *knob(const char *name)
 
 static long stat_of(const char *key)
 {
-	char k[64];
-	long v, ret = -1;
-	FILE *f = fopen(knob("daxvm_prezero_stats"), "r");
-
-	if (!f)
-		tap_die("open daxvm_prezero_stats");
-	while (fscanf(f, "%63s %ld", k, &v) == 2)
-		if (!strcmp(k, key))
-			ret = v;
-	fclose(f);
-	return ret;
+	return read_key(knob("daxvm_prezero_stats"), key);
 }
 
 /* Physical extents of @fd, in bytes. */

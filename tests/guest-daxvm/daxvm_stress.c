@@ -28,19 +28,10 @@ static int verify(unsigned char *p, unsigned long off, unsigned long len)
 	return check_pattern(p, 5, off, len) < 0;
 }
 
-/* The zombies_made counter of /proc/fs/daxvm/stats (0 without it). */
+/* Batched munmaps so far (-1 before uapi version 2). */
 static long zombies_made(void)
 {
-	char key[32];
-	long val, made = 0;
-	FILE *f = fopen("/proc/fs/daxvm/stats", "r");
-
-	while (f && fscanf(f, "%31s %ld", key, &val) == 2)
-		if (!strcmp(key, "zombies_made"))
-			made = val;
-	if (f)
-		fclose(f);
-	return made;
+	return read_key("/proc/fs/daxvm/stats", "zombies_made");
 }
 
 /* MAP_DAXVM_BATCHING on kernels that have it (uapi version 2). */

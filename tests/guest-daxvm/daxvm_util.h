@@ -46,6 +46,22 @@ static inline long read_num(const char *path)
 	return atol(buf);
 }
 
+/* The value of @key in a "key value" lines file (stats); -1 if absent. */
+static inline long read_key(const char *path, const char *key)
+{
+	char k[64];
+	long v, ret = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		tap_die("open %s", path);
+	while (fscanf(f, "%63s %ld", k, &v) == 2)
+		if (!strcmp(k, key))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
 /* Writes @s to a knob file; returns 0 or the errno of open/write. */
 static inline int write_knob(const char *path, const char *s)
 {

@@ -74,8 +74,7 @@ static std::error_code missing_knob(const control& c, const std::filesystem::pat
                                     knob k, std::string_view dev) {
   if (!c.has_daxvm()) return errc::kernel_lacks_daxvm;
   std::error_code ignored;
-  if (k != knob::msync && k != knob::zombie_max_pages &&
-      !std::filesystem::exists(proc / "fs/ext4" / std::string(dev), ignored))
+  if (info(k).per_mount && !std::filesystem::exists(proc / "fs/ext4" / std::string(dev), ignored))
     return std::make_error_code(std::errc::no_such_device);  // no such ext4 mount
   return errc::knob_unavailable;
 }
