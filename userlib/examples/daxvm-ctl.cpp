@@ -19,7 +19,8 @@ int usage(const char* prog) {
   std::fprintf(stderr,
                "usage: %s get KNOB [PATH] | set KNOB VALUE [PATH] | flush-zombies\n"
                "KNOB: page_tables_on, kbytes_occupied, zeroout_blocks, prezero,\n"
-               "      prezeroed_blocks (per mount of PATH), msync, zombie_max_pages\n",
+               "      prezeroed_blocks, tables_in_pmem (per mount of PATH), msync,\n"
+               "      zombie_max_pages\n",
                prog);
   return 2;
 }

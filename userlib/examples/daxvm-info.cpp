@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
         {"daxvm_kbytes_occupied", daxvm::knob::kbytes_occupied},
         {"daxvm_zeroout_blocks", daxvm::knob::zeroout_blocks},
         {"daxvm_prezero", daxvm::knob::prezero},
-        {"daxvm_prezeroed_blocks", daxvm::knob::prezeroed_blocks}};
+        {"daxvm_prezeroed_blocks", daxvm::knob::prezeroed_blocks},
+        {"daxvm_tables_in_pmem", daxvm::knob::tables_in_pmem}};
     for (auto& [name, k] : per_mount)
       std::printf(",\n    \"%s\": %s", name, knob_json(c, k, devname).c_str());
   }

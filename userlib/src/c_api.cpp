@@ -140,7 +140,7 @@ int daxvm_probe_map_sync(const char* path) noexcept {
 }
 
 int daxvm_knob_get(const char* proc_root, int k, const char* dev, uint64_t* value) noexcept {
-  if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_ZOMBIE_MAX_PAGES) return -EINVAL;
+  if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
     daxvm::control c(proc_or_default(proc_root));
     auto v = c.get(static_cast<daxvm::knob>(k), dev ? dev : "");
@@ -151,7 +151,7 @@ int daxvm_knob_get(const char* proc_root, int k, const char* dev, uint64_t* valu
 }
 
 int daxvm_knob_set(const char* proc_root, int k, const char* dev, uint64_t value) noexcept {
-  if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_ZOMBIE_MAX_PAGES) return -EINVAL;
+  if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
     daxvm::control c(proc_or_default(proc_root));
     return to_c(c.set(static_cast<daxvm::knob>(k), value, dev ? dev : ""));

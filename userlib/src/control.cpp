@@ -30,9 +30,10 @@ constexpr knob_info knob_table[] = {
     {"prezeroed_blocks", "daxvm_prezeroed_blocks", true, false, false},
     {"msync", "daxvm_msync", false, true, true},
     {"zombie_max_pages", "zombie_max_pages", false, true, false},
+    {"tables_in_pmem", "daxvm_tables_in_pmem", true, true, true},
 };
 constexpr std::size_t knob_count = std::size(knob_table);
-static_assert(static_cast<std::size_t>(knob::zombie_max_pages) + 1 == knob_count);
+static_assert(static_cast<std::size_t>(knob::tables_in_pmem) + 1 == knob_count);
 
 // A knob cast from an out-of-range integer must not index past the table.
 bool known(knob k) noexcept { return static_cast<std::size_t>(k) < knob_count; }

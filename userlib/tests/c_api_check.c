@@ -84,6 +84,7 @@ int c_knobs(const char *proc_root)
 	CHECK(daxvm_knob_set(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", 2) == -DAXVM_EBADKNOB);
 	CHECK(daxvm_knob_set(proc_root, DAXVM_KNOB_KBYTES_OCCUPIED, "pmem0", 1) == -DAXVM_EKNOBRO);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PREZERO, "pmem0", &v) == -DAXVM_ENOKNOB);
+	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_TABLES_IN_PMEM, "pmem0", &v) == -DAXVM_ENOKNOB);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "nope", &v) == -ENODEV);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, NULL, &v) == -EINVAL);
 	CHECK(daxvm_knob_get(proc_root, 42, NULL, &v) == -EINVAL);

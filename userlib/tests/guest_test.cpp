@@ -306,6 +306,9 @@ TEST_F(Guest, KnobsOfThisMount) {
   EXPECT_TRUE(c.get(daxvm::knob::zeroout_blocks, *dev));
   EXPECT_TRUE(c.get(daxvm::knob::prezero, *dev));
   EXPECT_TRUE(c.get(daxvm::knob::prezeroed_blocks, *dev));
+  auto pmem = c.get(daxvm::knob::tables_in_pmem, *dev);
+  ASSERT_TRUE(pmem) << pmem.error().message();
+  EXPECT_LE(*pmem, 1u);
   auto z = c.get(daxvm::knob::zombie_max_pages);
   if (!z) SKIP_IF_UNIMPLEMENTED(z.error());
   ASSERT_TRUE(z) << z.error().message();

@@ -28,6 +28,7 @@ struct fake_proc {
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_zeroout_blocks", "1\n");
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_prezero", "0\n");
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_prezeroed_blocks", "77\n");
+    testutil::write_file(root / "fs/ext4/pmem0/daxvm_tables_in_pmem", "1\n");
   }
   control ctl() const { return control(root.path()); }
 };
@@ -93,6 +94,7 @@ TEST(Knobs, ReadAll) {
   EXPECT_EQ(*c.get(knob::zeroout_blocks, "pmem0"), 1u);
   EXPECT_EQ(*c.get(knob::prezero, "pmem0"), 0u);
   EXPECT_EQ(*c.get(knob::prezeroed_blocks, "pmem0"), 77u);
+  EXPECT_EQ(*c.get(knob::tables_in_pmem, "pmem0"), 1u);
 }
 
 TEST(Knobs, PathsMatchTheContract) {
@@ -104,6 +106,7 @@ TEST(Knobs, PathsMatchTheContract) {
   EXPECT_EQ(c.knob_path(knob::prezeroed_blocks, "pmem0"), "/proc/fs/ext4/pmem0/daxvm_prezeroed_blocks");
   EXPECT_EQ(c.knob_path(knob::msync), "/proc/fs/daxvm/daxvm_msync");
   EXPECT_EQ(c.knob_path(knob::zombie_max_pages), "/proc/sys/vm/zombie_max_pages");
+  EXPECT_EQ(c.knob_path(knob::tables_in_pmem, "pmem0"), "/proc/fs/ext4/pmem0/daxvm_tables_in_pmem");
 }
 
 TEST(Knobs, NamesRoundTrip) {
@@ -111,12 +114,12 @@ TEST(Knobs, NamesRoundTrip) {
       {"page_tables_on", knob::page_tables_on},     {"kbytes_occupied", knob::kbytes_occupied},
       {"zeroout_blocks", knob::zeroout_blocks},     {"prezero", knob::prezero},
       {"prezeroed_blocks", knob::prezeroed_blocks}, {"msync", knob::msync},
-      {"zombie_max_pages", knob::zombie_max_pages}};
+      {"zombie_max_pages", knob::zombie_max_pages}, {"tables_in_pmem", knob::tables_in_pmem}};
   for (auto [name, k] : all) {
     EXPECT_STREQ(daxvm::to_string(k), name);
     EXPECT_EQ(daxvm::knob_from_string(name), k) << name;
   }
-  EXPECT_STREQ(daxvm::to_string(static_cast<knob>(7)), "unknown");
+  EXPECT_STREQ(daxvm::to_string(static_cast<knob>(8)), "unknown");
   EXPECT_STREQ(daxvm::to_string(static_cast<knob>(-1)), "unknown");
   // Exact names only: no proc file names, case folding or padding.
   using namespace std::string_view_literals;

@@ -128,6 +128,7 @@ enum daxvm_knob {
 	DAXVM_KNOB_PREZEROED_BLOCKS = 4,/* per mount, ro */
 	DAXVM_KNOB_MSYNC = 5,           /* global, rw 0/1 */
 	DAXVM_KNOB_ZOMBIE_MAX_PAGES = 6,/* global, rw number */
+	DAXVM_KNOB_TABLES_IN_PMEM = 7,  /* per mount, rw 0/1 */
 };
 
 /* dev: block device name (e.g. "pmem0"); ignored for global knobs. */

@@ -207,6 +207,7 @@ enum class knob {
   prezeroed_blocks,  // per mount, ro
   msync,             // global /proc/fs/daxvm/daxvm_msync, rw 0/1
   zombie_max_pages,  // global /proc/sys/vm/zombie_max_pages, rw number
+  tables_in_pmem,    // per mount, rw 0/1: file tables in PMem blocks (else DRAM)
 };
 // The enumerator's name ("page_tables_on", ...; "unknown" if out of range)
 // and back (exact names only), for command lines and config files.
