@@ -263,16 +263,6 @@ static std::string cpuinfo_field(const std::string& name) {
   return {};
 }
 
-static const std::pair<const char*, daxvm::knob> kKnobs[] = {
-    {"page_tables_on", daxvm::knob::page_tables_on},
-    {"kbytes_occupied", daxvm::knob::kbytes_occupied},
-    {"zeroout_blocks", daxvm::knob::zeroout_blocks},
-    {"prezero", daxvm::knob::prezero},
-    {"prezeroed_blocks", daxvm::knob::prezeroed_blocks},
-    {"msync", daxvm::knob::msync},
-    {"zombie_max_pages", daxvm::knob::zombie_max_pages},
-};
-
 static std::string fs_name(long type) {
   switch (static_cast<unsigned long>(type)) {
     case 0xEF53: return "ext4";
@@ -339,9 +329,9 @@ json environment(const std::filesystem::path& dir) {
   json knobs;
   auto dev = ctl.device_for(dir);
   if (dev) e.set("device", *dev);
-  for (auto& [name, k] : kKnobs) {
+  for (daxvm::knob k : daxvm::all_knobs()) {
     auto v = ctl.get(k, dev ? *dev : std::string());
-    if (v) knobs.set(name, *v);
+    if (v) knobs.set(daxvm::to_string(k), *v);
   }
   e.set("daxvm_knobs", knobs);
   auto now = std::chrono::system_clock::now();
@@ -561,9 +551,7 @@ knob_guard::knob_guard(const std::vector<std::string>& settings,
     std::string val = eq == std::string::npos ? "" : s.substr(eq + 1);
     asked_.emplace_back(name, val);
     if (!reason_.empty()) continue;
-    const daxvm::knob* k = nullptr;
-    for (auto& [n, kk] : kKnobs)
-      if (name == n) k = &kk;
+    const auto k = daxvm::knob_from_string(name);
     if (!k || val.empty()) {
       reason_ = "bad knob setting: " + s;
       continue;

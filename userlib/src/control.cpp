@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
 #include <iterator>
 #include <sstream>
 
@@ -57,6 +58,15 @@ std::optional<knob> knob_from_string(std::string_view name) noexcept {
   for (std::size_t i = 0; i < knob_count; ++i)
     if (name == knob_table[i].id) return static_cast<knob>(i);
   return std::nullopt;
+}
+
+std::span<const knob> all_knobs() noexcept {
+  static constexpr auto all = [] {
+    std::array<knob, knob_count> a{};
+    for (std::size_t i = 0; i < knob_count; ++i) a[i] = static_cast<knob>(i);
+    return a;
+  }();
+  return all;
 }
 
 control::control(std::filesystem::path proc_root, std::filesystem::path sys_root)

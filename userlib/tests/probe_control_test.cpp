@@ -119,6 +119,8 @@ TEST(Knobs, NamesRoundTrip) {
     EXPECT_STREQ(daxvm::to_string(k), name);
     EXPECT_EQ(daxvm::knob_from_string(name), k) << name;
   }
+  ASSERT_EQ(daxvm::all_knobs().size(), std::size(all));
+  for (std::size_t i = 0; i < std::size(all); ++i) EXPECT_EQ(daxvm::all_knobs()[i], all[i].second);
   EXPECT_STREQ(daxvm::to_string(static_cast<knob>(8)), "unknown");
   EXPECT_STREQ(daxvm::to_string(static_cast<knob>(-1)), "unknown");
   // Exact names only: no proc file names, case folding or padding.

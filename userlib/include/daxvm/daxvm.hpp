@@ -213,6 +213,8 @@ enum class knob {
 // and back (exact names only), for command lines and config files.
 const char* to_string(knob k) noexcept;
 std::optional<knob> knob_from_string(std::string_view name) noexcept;
+// Every knob, in enum order (for tools that list or record them all).
+std::span<const knob> all_knobs() noexcept;
 
 class control {
  public:
