@@ -67,6 +67,21 @@ static void pool_settle(struct pool *p, long in_use)
 	}
 }
 
+/* Waits until no table is on its way back (two equal readings). */
+static void pool_quiet(struct pool *p)
+{
+	long last = -1;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		pool_now(p);
+		if (p->blocks - p->free == last)
+			return;
+		last = p->blocks - p->free;
+		usleep(100000);
+	}
+}
+
 /*
  * The last page of each 2 MiB chunk is a hole, so that no chunk can become
  * a huge entry, whatever blocks the allocator picks: every chunk keeps a
@@ -211,7 +226,7 @@ int main(int argc, char **argv)
 	tap_result(write_knob(knob("daxvm_tables_in_pmem"), "2") == EINVAL,
 		   "daxvm_tables_in_pmem=2 is EINVAL");
 
-	pool_settle(&p0, 0);
+	pool_quiet(&p0);
 	fd = make_fragmented(path);
 	m = map_daxvm(fd, SIZE, PROT_READ);
 	if (m == MAP_FAILED)
@@ -258,7 +273,7 @@ int main(int argc, char **argv)
 
 	/* Tables of an unlinked file go back to the pool. */
 	unlink(path);
-	pool_settle(&p0, 0);
+	pool_quiet(&p0);
 	fd = make_fragmented(path);
 	m = map_daxvm(fd, SIZE, PROT_READ);
 	if (m == MAP_FAILED)
