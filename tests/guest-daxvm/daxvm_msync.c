@@ -24,22 +24,13 @@ struct stats {
 
 static struct stats read_stats(void)
 {
-	struct stats s = { -1, -1, -1 };
-	char key[32];
-	long val;
-	FILE *f = fopen("/proc/fs/daxvm/stats", "r");
+	static const char path[] = "/proc/fs/daxvm/stats";
+	struct stats s = {
+		.dirty_faults = read_key(path, "dirty_faults"),
+		.synced_chunks = read_key(path, "synced_chunks"),
+		.synced_pages = read_key(path, "synced_pages"),
+	};
 
-	if (!f)
-		tap_die("open /proc/fs/daxvm/stats");
-	while (fscanf(f, "%31s %ld", key, &val) == 2) {
-		if (!strcmp(key, "dirty_faults"))
-			s.dirty_faults = val;
-		else if (!strcmp(key, "synced_chunks"))
-			s.synced_chunks = val;
-		else if (!strcmp(key, "synced_pages"))
-			s.synced_pages = val;
-	}
-	fclose(f);
 	return s;
 }
 
