@@ -132,6 +132,24 @@ static int reads_right(const unsigned char *m)
 	return 1;
 }
 
+/*
+ * Makes the file anew and maps it with MAP_DAXVM, the pool measured in
+ * @before (once quiet) and @after; returns the file and sets *@map.
+ */
+static int map_new_file(const char *path, unsigned char **map,
+			struct pool *before, struct pool *after)
+{
+	int fd;
+
+	pool_quiet(before);
+	fd = make_fragmented(path);
+	*map = map_daxvm(fd, SIZE, PROT_READ);
+	if (*map == MAP_FAILED)
+		tap_die("mmap MAP_DAXVM");
+	pool_now(after);
+	return fd;
+}
+
 /* Device block of each of the first 512 file pages (one chunk), via FIEMAP. */
 static void chunk_blocks(int fd, unsigned long *blk)
 {
@@ -226,12 +244,7 @@ int main(int argc, char **argv)
 	tap_result(write_knob(knob("daxvm_tables_in_pmem"), "2") == EINVAL,
 		   "daxvm_tables_in_pmem=2 is EINVAL");
 
-	pool_quiet(&p0);
-	fd = make_fragmented(path);
-	m = map_daxvm(fd, SIZE, PROT_READ);
-	if (m == MAP_FAILED)
-		tap_die("mmap MAP_DAXVM");
-	pool_now(&p1);
+	fd = map_new_file(path, &m, &p0, &p1);
 	tables = (p1.kbytes - p0.kbytes) / 4;
 	in_use = (p1.blocks - p1.free) - (p0.blocks - p0.free);
 	tap_result(tables >= 8 && in_use == tables && p1.dram == p0.dram,
@@ -273,12 +286,7 @@ int main(int argc, char **argv)
 
 	/* Tables of an unlinked file go back to the pool. */
 	unlink(path);
-	pool_quiet(&p0);
-	fd = make_fragmented(path);
-	m = map_daxvm(fd, SIZE, PROT_READ);
-	if (m == MAP_FAILED)
-		tap_die("mmap MAP_DAXVM");
-	pool_now(&p1);
+	fd = map_new_file(path, &m, &p0, &p1);
 	in_use = p1.blocks - p1.free;
 	tables = (p1.kbytes - p0.kbytes) / 4;
 	munmap(m, SIZE);
