@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 			memset(q + off, pattern(ID, off), PG);
 	}
 	munmap(q, SIZE);
+	/* Promotions in the fault path free their tables a bit later. */
+	wait_deferred_frees(5);
 	k2 = kbytes(kb_path);
 	eligible = aligned_chunks(fd, 0);
 	if (eligible)

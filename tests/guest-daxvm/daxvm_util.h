@@ -62,6 +62,35 @@ static inline long read_key(const char *path, const char *key)
 	return ret;
 }
 
+static inline double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Waits until no detached table waits for a process's mmap_lock (kernel
+ * patch 0015: a table freed while its process holds the lock, e.g. during
+ * a page fault, is freed a little later). Returns the seconds it took, -1
+ * after @limit seconds, -2 on a kernel without the counter.
+ */
+static inline double wait_deferred_frees(double limit)
+{
+	double t0 = now();
+	long n;
+
+	while ((n = read_key("/proc/fs/daxvm/stats", "tables_waiting")) != 0) {
+		if (n < 0)
+			return -2;
+		if (now() - t0 > limit)
+			return -1;
+		usleep(10000);
+	}
+	return now() - t0;
+}
+
 /* Writes @s to a knob file; returns 0 or the errno of open/write. */
 static inline int write_knob(const char *path, const char *s)
 {
@@ -81,14 +110,6 @@ static inline long minflt(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_minflt + ru.ru_majflt;
-}
-
-static inline double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The byte at file offset @off of file number @id. */
