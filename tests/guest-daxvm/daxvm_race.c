@@ -12,13 +12,6 @@
 #include <sys/syscall.h>
 #include "daxvm_util.h"
 
-#ifndef FALLOC_FL_KEEP_SIZE
-#define FALLOC_FL_KEEP_SIZE 0x01
-#endif
-#ifndef FALLOC_FL_PUNCH_HOLE
-#define FALLOC_FL_PUNCH_HOLE 0x02
-#endif
-
 #define ASIZE (4 * MiB)
 
 static char apath[4096], bpath[4096];

@@ -12,13 +12,6 @@
  */
 #include "daxvm_util.h"
 
-#ifndef FALLOC_FL_KEEP_SIZE
-#define FALLOC_FL_KEEP_SIZE 0x01
-#endif
-#ifndef FALLOC_FL_PUNCH_HOLE
-#define FALLOC_FL_PUNCH_HOLE 0x02
-#endif
-
 #define FSIZE (32 * MiB)
 
 static char path[2][4096];
