@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Walkers of a process's page tables vs shared tables freed by a truncate
- * (kernel patch 0015):
+ * Walkers of a process's page tables vs shared tables detached and freed
+ * by a truncate (kernel patches 0015-0017):
  *   daxvm_walk EXT4_DAX_DIR SECONDS
  *
  * smaps, pagemap, mincore and GUP (process_vm_readv) walk a process's
  * tables holding its mmap_lock for read; 6.1 frees page tables only under
- * mmap_lock held for write, so they trust a PMD entry they read. A shared
- * table is freed by whoever trims the file, so DaxVM must defer the free
- * while a process that could have it attached holds its mmap_lock.
+ * mmap_lock held for write and never makes a table entry none under them,
+ * so they trust a PMD entry they read (and read it twice). A shared table
+ * is detached and freed by whoever trims the file: DaxVM must detach to a
+ * table, not to none (before 0016 the stress below oopsed in mincore), and
+ * defer the free while a process that could have it attached holds its
+ * mmap_lock.
  *
  *  1. While a thread keeps the mmap_lock held for read (populating an
  *     anonymous mapping), a punched chunk's table is not freed at once
