@@ -16,17 +16,6 @@
 
 static char apath[4096], bpath[4096];
 
-static void fill(int fd, unsigned char base, unsigned long size)
-{
-	static unsigned char buf[256 * KiB];
-	unsigned long off;
-
-	memset(buf, base, sizeof(buf));
-	for (off = 0; off < size; off += sizeof(buf))
-		if (pwrite(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
-			tap_die("pwrite");
-}
-
 static void churn(double secs)
 {
 	double end = now() + secs;
@@ -49,10 +38,10 @@ static void churn(double secs)
 		b = open(bpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		if (b < 0)
 			_exit(6);
-		fill(b, 0x80 | (round & 0x7f), ASIZE);
+		fill_bytes(b, 0x80 | (round & 0x7f), 0, ASIZE);
 		close(b);
 		unlink(bpath);
-		fill(a, 1 + (round % 0x7e), ASIZE);
+		fill_bytes(a, 1 + (round % 0x7e), 0, ASIZE);
 	}
 	close(a);
 	_exit(0);
@@ -113,7 +102,7 @@ int main(int argc, char **argv)
 	fd = open(apath, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		tap_die("create");
-	fill(fd, 1, ASIZE);
+	fill_bytes(fd, 1, 0, ASIZE);
 	fsync(fd);
 	fflush(stdout);
 	for (i = 0; i < 3; i++) {

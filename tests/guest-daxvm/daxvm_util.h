@@ -97,6 +97,21 @@ static inline double wait_deferred_frees(double limit)
 	return now() - t0;
 }
 
+/* Writes @size bytes of @byte at @off, in pieces of at most 256 KiB. */
+static inline void fill_bytes(int fd, unsigned char byte, unsigned long off,
+			      unsigned long size)
+{
+	static unsigned char buf[256 * KiB];
+	unsigned long done, n;
+
+	memset(buf, byte, sizeof(buf));
+	for (done = 0; done < size; done += n) {
+		n = size - done < sizeof(buf) ? size - done : sizeof(buf);
+		if (pwrite(fd, buf, n, off + done) != (ssize_t)n)
+			tap_die("pwrite");
+	}
+}
+
 /* Writes @s to a knob file; returns 0 or the errno of open/write. */
 static inline int write_knob(const char *path, const char *s)
 {

@@ -53,11 +53,7 @@ static void count(long *what)
 /* Writes the first half of chunk @c with its byte, c + 1 (< 0x80). */
 static void fill_chunk(int fd, unsigned int c)
 {
-	static unsigned char buf[HALF];
-
-	memset(buf, c + 1, sizeof(buf));
-	if (pwrite(fd, buf, HALF, c * 2 * MiB) != (ssize_t)HALF)
-		tap_die("pwrite chunk %u", c);
+	fill_bytes(fd, c + 1, c * 2 * MiB, HALF);
 }
 
 static void punch_chunk(int fd, unsigned int c)
@@ -133,7 +129,6 @@ static void check_deferral(int fd)
 /* Child: punch a chunk, let another file take its blocks, refill it. */
 static void churn(double secs)
 {
-	static unsigned char buf[2 * MiB];
 	double end = now() + secs;
 	unsigned int round = 0;
 	int a = open(apath, O_RDWR), b;
@@ -148,9 +143,7 @@ static void churn(double secs)
 		b = open(bpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		if (b < 0)
 			_exit(4);
-		memset(buf, 0x80 | (round & 0x7f), sizeof(buf));
-		if (pwrite(b, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
-			_exit(5);
+		fill_bytes(b, 0x80 | (round & 0x7f), 0, 2 * MiB);
 		close(b);
 		fill_chunk(a, c);
 	}
