@@ -10,7 +10,7 @@ OUT=${1:?usage: build-initramfs.sh OUT.cpio.gz}
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
 
-TOOLS="ndctl daxctl mke2fs e2fsck dumpe2fs debugfs mkfs.xfs xfs_repair"
+TOOLS="ndctl daxctl mke2fs e2fsck tune2fs dumpe2fs debugfs mkfs.xfs xfs_repair"
 
 copy_with_libs() {
 	local bin=$1 lib

@@ -5,25 +5,21 @@
  * DIR must be the mount point of /dev/DEVNAME (the test remounts it and
  * runs e2fsck on it).
  *
- * ext4 keeps the tables in blocks of the DAX device, owned by an unlinked
- * inode. The test checks that the tables of a fragmented file come from
+ * ext4 keeps the tables in blocks of the DAX device, owned by the file
+ * /.daxvm-tables. The test checks that the tables of a fragmented file come from
  * that pool and not from DRAM, that the pool's blocks are taken from the
  * file system's free space, that the device itself holds the file's page
  * table (its entries name the file's blocks, found by FIEMAP), that
  * daxvm_tables_in_pmem=0 moves the tables to DRAM and gives the blocks back,
- * that unlink returns tables to the pool, and that unmount frees the pool
- * with e2fsck clean.
+ * that unlink returns tables to the pool, and that the pool's blocks stay
+ * with the file system across a remount, e2fsck clean (daxvm-persist tests
+ * the tables kept on them).
  */
-#include "daxvm_util.h"
-#include <linux/fiemap.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
+#include "daxvm_tables.h"
 #include <sys/statvfs.h>
 
 #define SIZE		(16 * MiB)	/* 8 chunks, 8 tables */
 #define NR_PAGES	(SIZE / PG)
-#define PTE_PRESENT	1UL
-#define PTE_PFN_MASK	0x000ffffffffff000UL
 
 static char knob_dir[256];
 static const char *mnt, *devname;
@@ -83,56 +79,6 @@ static void pool_quiet(struct pool *p)
 }
 
 /*
- * The last page of each 2 MiB chunk is a hole, so that no chunk can become
- * a huge entry, whatever blocks the allocator picks: every chunk keeps a
- * table.
- */
-#define HOLE(pg)	((pg) % 512 == 511)
-
-/* A file whose 4 KiB blocks were written in a shuffled order, with holes. */
-static int make_fragmented(const char *path)
-{
-	static unsigned int order[NR_PAGES];
-	unsigned char buf[PG];
-	unsigned int i, j, t;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		tap_die("create %s", path);
-	for (i = 0; i < NR_PAGES; i++)
-		order[i] = i;
-	srand(7);
-	for (i = NR_PAGES - 1; i > 0; i--) {
-		j = rand() % (i + 1);
-		t = order[i];
-		order[i] = order[j];
-		order[j] = t;
-	}
-	for (i = 0; i < NR_PAGES; i++) {
-		if (HOLE(order[i]))
-			continue;
-		memset(buf, pattern(1, order[i] * PG), PG);
-		if (pwrite(fd, buf, PG, order[i] * PG) != PG)
-			tap_die("write %s", path);
-	}
-	if (ftruncate(fd, SIZE) || fsync(fd))
-		tap_die("fsync");
-	return fd;
-}
-
-/* Does the mapping read the file's bytes, and zeroes in the holes? */
-static int reads_right(const unsigned char *m)
-{
-	unsigned long pg;
-
-	for (pg = 0; pg < NR_PAGES; pg++)
-		if (m[pg * PG] != (HOLE(pg) ? 0 : pattern(1, pg * PG)))
-			return 0;
-	return 1;
-}
-
-/*
  * Makes the file anew and maps it with MAP_DAXVM, the pool measured in
  * @before (once quiet) and @after; returns the file and sets *@map.
  */
@@ -142,80 +88,12 @@ static int map_new_file(const char *path, unsigned char **map,
 	int fd;
 
 	pool_quiet(before);
-	fd = make_fragmented(path);
+	fd = make_fragmented(path, SIZE);
 	*map = map_daxvm(fd, SIZE, PROT_READ);
 	if (*map == MAP_FAILED)
 		tap_die("mmap MAP_DAXVM");
 	pool_now(after);
 	return fd;
-}
-
-/* Device block of each of the first 512 file pages (one chunk), via FIEMAP. */
-static void chunk_blocks(int fd, unsigned long *blk)
-{
-	static struct {
-		struct fiemap fm;
-		struct fiemap_extent ext[512];
-	} f;
-	unsigned int i;
-	unsigned long b;
-
-	memset(&f, 0, sizeof(f));
-	f.fm.fm_length = 2 * MiB;
-	f.fm.fm_flags = FIEMAP_FLAG_SYNC;
-	f.fm.fm_extent_count = 512;
-	if (ioctl(fd, FS_IOC_FIEMAP, &f))
-		tap_die("FIEMAP");
-	for (i = 0; i < f.fm.fm_mapped_extents; i++) {
-		struct fiemap_extent *e = &f.ext[i];
-
-		for (b = 0; b < e->fe_length / PG; b++)
-			if (e->fe_logical / PG + b < 512)
-				blk[e->fe_logical / PG + b] = e->fe_physical / PG + b;
-	}
-}
-
-/*
- * Scans the device for a 4 KiB page that is the PTE table of the file's
- * first chunk: 511 present entries whose pfns differ from each other
- * exactly as the file's device blocks do, and none for the hole. Returns
- * its block or -1.
- */
-static long find_table_on_device(const unsigned long *blk)
-{
-	/* O_DIRECT wants an aligned buffer. */
-	static uint64_t buf[256 * 1024 / 8] __attribute__((aligned(4096)));
-	char dev[64];
-	long found = -1, off = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(dev, sizeof(dev), "/dev/%s", devname);
-	fd = open(dev, O_RDONLY | O_DIRECT);
-	if (fd < 0)
-		tap_die("open %s", dev);
-	while (found < 0 && (n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		long p;
-
-		for (p = 0; p < n / (long)PG && found < 0; p++) {
-			const uint64_t *pte = buf + p * (PG / 8);
-			uint64_t base = (pte[0] & PTE_PFN_MASK) / PG;
-			int i;
-
-			if (!(pte[0] & PTE_PRESENT) || pte[511])
-				continue;
-			for (i = 1; i < 511; i++)
-				if (!(pte[i] & PTE_PRESENT) ||
-				    (pte[i] & PTE_PFN_MASK) / PG - base !=
-				    blk[i] - blk[0])
-					break;
-			if (i == 511)
-				found = off / PG + p;
-		}
-		off += n;
-	}
-	close(fd);
-	return found;
 }
 
 int main(int argc, char **argv)
@@ -254,11 +132,11 @@ int main(int argc, char **argv)
 		   (p1.blocks - p0.blocks),
 		   "the pool's %ld new blocks come from the file system's free space (%llu blocks used)",
 		   p1.blocks - p0.blocks, p0.bfree - p1.bfree);
-	tap_result(reads_right(m),
+	tap_result(reads_right(m, SIZE),
 		   "the file reads right through tables in PMem");
 
-	chunk_blocks(fd, blk);
-	on_dev = find_table_on_device(blk);
+	chunk_blocks(fd, 0, blk);
+	on_dev = find_table_on_device(dev, blk);
 	tap_result(on_dev >= 0 && (on_dev < (long)blk[0] || on_dev > (long)blk[510]),
 		   "the device holds the file's first PTE table (block %ld)",
 		   on_dev);
@@ -274,7 +152,7 @@ int main(int argc, char **argv)
 	if (m == MAP_FAILED)
 		tap_die("mmap MAP_DAXVM");
 	pool_now(&p2);
-	tap_result(reads_right(m) && p2.kbytes / 4 >= 8 &&
+	tap_result(reads_right(m, SIZE) && p2.kbytes / 4 >= 8 &&
 		   p2.dram - p1.dram >= 8 && p2.blocks == 0,
 		   "with it off, %ld tables are rebuilt in DRAM and the file reads right",
 		   p2.dram - p1.dram);
@@ -298,7 +176,8 @@ int main(int argc, char **argv)
 		   "unlink returns the file's %ld tables to the pool (%ld -> %ld in use)",
 		   tables, in_use, p2.blocks - p2.free);
 
-	/* Unmount frees the pool; e2fsck finds everything in order. */
+	/* Unmount keeps the pool; e2fsck finds everything in order. */
+	pool_now(&p1);
 	snprintf(cmd, sizeof(cmd),
 		 "umount %s && e2fsck -fn %s >/tmp/daxvm-pool-fsck.log 2>&1",
 		 mnt, dev);
@@ -309,7 +188,11 @@ int main(int argc, char **argv)
 	if (system(cmd))
 		tap_die("mount %s again", dev);
 	pool_now(&p2);
-	tap_result(p2.blocks == 0 && read_num(knob("daxvm_tables_in_pmem")) == 1,
-		   "a mount starts with an empty pool, tables in PMem on");
+	/* In use: the tables kept for other files (daxvm-persist). */
+	tap_result(p2.blocks == p1.blocks &&
+		   p2.blocks - p2.free == p2.kbytes / 4 &&
+		   read_num(knob("daxvm_tables_in_pmem")) == 1,
+		   "a remount keeps the pool's %ld blocks (%ld hold tables kept for files), tables in PMem on",
+		   p1.blocks, p2.blocks - p2.free);
 	return tap_finish();
 }

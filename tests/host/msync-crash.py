@@ -7,6 +7,9 @@ by a mount, e2fsck -fn clean, every region that was msync'd before the
 crash intact), then starts `daxvm_msync writer`, which writes and msyncs
 one region after another and prints "SYNCED k" after each msync. The host
 kills QEMU (SIGKILL, no guest shutdown) right after the line of a random k.
+On a DaxVM kernel the first mount after a crash must drop the file page
+tables kept in PMem (restore 2, unclean), and the mount after the clean
+unmount that follows must read them back (restore 1).
 
 Caveat: QEMU's NVDIMM has no volatile CPU cache, so a missing cache-line
 write-back cannot lose data here; what this shows is that msync'd data and
@@ -34,6 +37,18 @@ DEV, MNT = "/dev/pmem0", "/mnt/crash"
 REGIONS = 64  # daxvm_msync.c's REGIONS
 
 
+# enum daxvm_restore (include/linux/daxvm.h): what a mount found of the
+# file page tables the last unmount kept.
+RESTORE_DONE, RESTORE_UNCLEAN = 1, 2
+
+
+def pool_restore(tag):
+    """Prints 'POOL-<tag> <restore>', or 'POOL-<tag> none' without kept tables."""
+    stats = f"/proc/fs/ext4/{DEV.split('/')[-1]}/daxvm_pool_stats"
+    return (f"echo POOL-{tag} $(awk '$1 == \"restore\" {{print $2}}' {stats} 2>/dev/null"
+            f" | grep . || echo none)")
+
+
 def guest_cmd(prev, seed):
     """The guest's command: check the previous boot's state, then write."""
     steps = [f"mkdir -p {MNT}"]
@@ -43,9 +58,9 @@ def guest_cmd(prev, seed):
         pseed, plast = prev
         steps += [
             # A mount replays the journal; fsck needs it unmounted.
-            f"mount -o dax=always {DEV} {MNT} && umount {MNT}",
+            f"mount -o dax=always {DEV} {MNT} && {pool_restore('CRASH')}; umount {MNT}",
             f"e2fsck -fn {DEV} >/tmp/fsck.log 2>&1; echo FSCK-RC=$?; tail -n 3 /tmp/fsck.log",
-            f"mount -o dax=always {DEV} {MNT}",
+            f"mount -o dax=always {DEV} {MNT} && {pool_restore('CLEAN')}",
             f"/tests/daxvm_msync verify {MNT} {pseed} {plast}",
         ]
     if seed is not None:
@@ -123,6 +138,15 @@ def main():
                     problems.append("msync'd data lost")
                 if SPLAT.search(text):
                     problems.append("kernel splat")
+                # Kept tables: dropped after the crash, read back after the
+                # clean unmount that followed.
+                after = dict(re.findall(r"^POOL-(CRASH|CLEAN) (\S+)", text, re.M))
+                if after.get("CRASH") == str(RESTORE_DONE):
+                    problems.append("tables kept in PMem trusted after a crash")
+                if (after.get("CRASH") == str(RESTORE_UNCLEAN) and
+                        after.get("CLEAN") != str(RESTORE_DONE)):
+                    problems.append(f"tables not read back after a clean unmount "
+                                    f"(restore {after.get('CLEAN')})")
                 results.append({"name": f"msync-crash.point{point - 1}",
                                 "status": "fail" if problems else "pass",
                                 "killed_after_region": prev[1],
