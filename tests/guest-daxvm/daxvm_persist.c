@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * File page tables that outlive the inode and the mount (kernel patch 0018):
+ * File page tables that outlive the inode and the mount (kernel patches
+ * 0018-0020):
  *   daxvm_persist DIR DEVNAME
  * DIR must be the mount point of /dev/DEVNAME: the test remounts it, runs
  * tune2fs and e2fsck on it, and writes to the raw device while unmounted.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for tests that look at file page tables kept in PMem (kernel
- * patches 0011, 0018): a fragmented file whose chunks all keep a table,
+ * patches 0011, 0018-0020): a fragmented file whose chunks all keep a table,
  * and the search for such a table on the raw device.
  */
 #ifndef DAXVM_TABLES_H
