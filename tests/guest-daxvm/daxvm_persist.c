@@ -159,8 +159,33 @@ static int evict(void)
 	return 0;
 }
 
-/* Points entry 0 of the table at @blk on the device at pfn 1 (not PMem). */
-static int corrupt_table(long blk)
+/*
+ * The pfn of the device's block 0: a page of the file, mapped the plain
+ * DAX way, minus its block (the file's chunk @chunk blocks are @blk).
+ */
+static uint64_t device_pfn0(int fd, const unsigned long *blk)
+{
+	unsigned char *m = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	if (m == MAP_FAILED || pm < 0)
+		tap_die("mmap or pagemap");
+	(void)*(volatile unsigned char *)m;
+	if (pread(pm, &e, 8, (unsigned long)m / PG * 8) != 8 ||
+	    !(e & (1ULL << 63)))
+		tap_die("pagemap");
+	close(pm);
+	munmap(m, PG);
+	return (e & ((1ULL << 55) - 1)) - blk[0];
+}
+
+/*
+ * Points entry 0 of the table at block @blk of the device to pfn @pfn.
+ * Every chunk of a make_fragmented() file may have the same layout, so
+ * which chunk's table it is does not matter.
+ */
+static int corrupt_table(long blk, uint64_t pfn)
 {
 	static uint64_t buf[PG / 8] __attribute__((aligned(4096)));
 	int fd = open(dev, O_RDWR | O_DIRECT), ok;
@@ -168,10 +193,44 @@ static int corrupt_table(long blk)
 	if (fd < 0)
 		tap_die("open %s", dev);
 	ok = pread(fd, buf, PG, blk * PG) == (ssize_t)PG;
-	buf[0] = (buf[0] & ~PTE_PFN_MASK) | PG;
+	buf[0] = (buf[0] & ~PTE_PFN_MASK) | pfn * PG;
 	ok = ok && pwrite(fd, buf, PG, blk * PG) == (ssize_t)PG;
 	close(fd);
 	return ok;
+}
+
+/*
+ * Unmounts (the file's tables are kept), points entry 0 of one of its
+ * tables at @pfn, or with @pfn 0 at the table itself (a process could then
+ * write its own page table), mounts again: no table may be read back, and
+ * the file must read right.
+ */
+static void kept_table_corrupted(uint64_t pfn, const char *what)
+{
+	static unsigned long blk[512];
+	long on_dev, faults;
+	uint64_t pfn0;
+	int fd, ok;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		tap_die("open %s", path);
+	chunk_blocks(fd, 0, blk);
+	pfn0 = device_pfn0(fd, blk);
+	close(fd);
+	if (sh("umount %s", mnt))
+		tap_die("umount");
+	on_dev = find_table_on_device(dev, blk);
+	ok = on_dev >= 0 && corrupt_table(on_dev, pfn ? pfn : pfn0 + on_dev);
+	tap_result(ok, "unmounted, a table of the file is on the device (block %ld): entry 0 now maps %s",
+		   on_dev, what);
+	if (sh("mount -o dax=always %s %s", dev, mnt))
+		tap_die("mount");
+	tap_result(pool("restore") == RESTORE_INVALID && kbytes() == 0,
+		   "the mount reads back no table (restore %ld, %ld KiB)",
+		   pool("restore"), kbytes());
+	ok = map_reads_right(SIZE, &faults);
+	tap_result(ok, "the file reads right through tables built anew");
 }
 
 static void check_owner(void)
@@ -203,8 +262,7 @@ static void check_owner(void)
 
 int main(int argc, char **argv)
 {
-	static unsigned long blk[512];
-	long kb, used, faults, unparked, on_dev;
+	long kb, used, faults, unparked;
 	unsigned char *m;
 	int fd, sig, ok, huge;
 
@@ -307,26 +365,9 @@ int main(int argc, char **argv)
 		   "the file reads right through tables built anew (%ld faults)",
 		   faults);
 
-	/* A table on the device that maps memory outside it. */
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		tap_die("open %s", path);
-	chunk_blocks(fd, 1, blk);
-	close(fd);
-	if (sh("umount %s", mnt))
-		tap_die("umount");
-	on_dev = find_table_on_device(dev, blk);
-	ok = on_dev >= 0 && corrupt_table(on_dev);
-	tap_result(ok,
-		   "unmounted, the file's second table is on the device (block %ld): entry 0 now maps pfn 1",
-		   on_dev);
-	if (sh("mount -o dax=always %s %s", dev, mnt))
-		tap_die("mount");
-	tap_result(pool("restore") == RESTORE_INVALID && kbytes() == 0,
-		   "the mount reads back no table (restore %ld, %ld KiB)",
-		   pool("restore"), kbytes());
-	tap_result(map_reads_right(SIZE, &faults),
-		   "the file reads right through tables built anew");
+	/* A kept table that maps memory outside the device, or itself. */
+	kept_table_corrupted(1, "pfn 1, outside the device");
+	kept_table_corrupted(0, "the table itself");
 
 	unlink(path);
 	ok = sh("umount %s && e2fsck -fn %s >/tmp/daxvm-persist-fsck.log 2>&1",
