@@ -10,8 +10,8 @@
  * and a remount: mapped again, the file reads right without a page fault
  * and without a new table. A mount must not trust them when another mount
  * may have changed files since (the mount count changed) or when a table
- * on the device maps memory outside the device: the file then reads right
- * through tables built anew. The owner of the blocks, /.daxvm-tables,
+ * on the device maps memory outside the device, or a table: the file then
+ * reads right through tables built anew. The owner of the blocks, /.daxvm-tables,
  * stays immutable. Crashes are tested by msync-crash (make test-crash).
  */
 #include "daxvm_tables.h"
