@@ -66,6 +66,20 @@ static int remount(const char *between)
 		  mnt, dev, between, dev, mnt);
 }
 
+/* Maps @file read-only with MAP_DAXVM; its fd in *@fd. */
+static unsigned char *map_file(const char *file, unsigned long size, int *fd)
+{
+	unsigned char *m;
+
+	*fd = open(file, O_RDONLY);
+	if (*fd < 0)
+		tap_die("open %s", file);
+	m = map_daxvm(*fd, size, PROT_READ);
+	if (m == MAP_FAILED)
+		tap_die("mmap MAP_DAXVM");
+	return m;
+}
+
 /*
  * Maps the file with MAP_DAXVM: do its data pages read right? *@faults:
  * page faults meanwhile. Holes are not read: the DAX entry a hole's fault
@@ -74,18 +88,11 @@ static int remount(const char *between)
  */
 static int map_reads_right(unsigned long size, long *faults)
 {
-	unsigned char *m;
 	unsigned long pg;
-	long f0;
 	int fd, ok = 1;
+	unsigned char *m = map_file(path, size, &fd);
+	long f0 = minflt();
 
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		tap_die("open %s", path);
-	m = map_daxvm(fd, size, PROT_READ);
-	if (m == MAP_FAILED)
-		tap_die("mmap MAP_DAXVM");
-	f0 = minflt();
 	for (pg = 0; pg < size / PG; pg++)
 		if (!HOLE(pg) && m[pg * PG] != pattern(1, pg * PG))
 			ok = 0;
@@ -101,18 +108,10 @@ static int map_reads_right(unsigned long size, long *faults)
  */
 static int map_seq_reads_right(unsigned long size, long *faults)
 {
-	unsigned char *m;
-	long f0, bad;
 	int fd;
+	unsigned char *m = map_file(seq_path, size, &fd);
+	long f0 = minflt(), bad = check_pattern(m, 2, 0, size);
 
-	fd = open(seq_path, O_RDONLY);
-	if (fd < 0)
-		tap_die("open %s", seq_path);
-	m = map_daxvm(fd, size, PROT_READ);
-	if (m == MAP_FAILED)
-		tap_die("mmap MAP_DAXVM");
-	f0 = minflt();
-	bad = check_pattern(m, 2, 0, size);
 	*faults = minflt() - f0;
 	munmap(m, size);
 	close(fd);
@@ -342,10 +341,7 @@ int main(int argc, char **argv)
 	/* They follow the extent tree from there: truncate trims them. */
 	if (truncate(path, SIZE / 2))
 		tap_die("truncate");
-	fd = open(path, O_RDONLY);
-	m = map_daxvm(fd, SIZE, PROT_READ);
-	if (fd < 0 || m == MAP_FAILED)
-		tap_die("map %s", path);
+	m = map_file(path, SIZE, &fd);
 	sig = try_read(m + SIZE / 2, &(unsigned char){ 0 });
 	tap_result(reads_right(m, SIZE / 2) && sig == SIGBUS,
 		   "after a truncate the kept tables read right and end at EOF (signal %d)",
