@@ -68,6 +68,8 @@ unpack_base() {
 		# No automatic gc: it would repack ~80k loose objects in the
 		# background, holding the build lock (fd 9) and both cores.
 		git config gc.auto 0
+		# Stable abbreviated hashes in exported patches (index lines).
+		git config core.abbrev 9
 		git add -A -f . >/dev/null
 		git commit -q -m "Debian $(base_val package) $(cat "$BUILD/dl/$(base_val package).version")"
 		git tag daxvm-base
