@@ -360,6 +360,60 @@ static void test_stale_tlb(int fd)
 	munmap(p, 4 * MiB);
 }
 
+/*
+ * A VMA can shrink by a merge instead of a split: mprotect() of its last
+ * page to the protection of the next VMA moves the boundary between them.
+ * The chunk around the new boundary must not stay attached (nor point at
+ * the empty table): the range freed later belongs to whatever is mapped
+ * there next, which would otherwise fill the file's or the empty table.
+ */
+static void test_merge_shrink(int fd)
+{
+	unsigned char *p = map_daxvm(fd, 4 * MiB, PROT_READ), *a, *q, v = 0;
+	long bad;
+	int sig;
+
+	if (p == MAP_FAILED)
+		tap_die("mmap");
+	if ((unsigned long)p % (2 * MiB))
+		tap_die("mmap: %p is not 2 MiB aligned", p);
+	/* Two VMAs, [0, 2M) read-only with its chunk attached, [2M, 4M) not. */
+	if (mprotect(p + 2 * MiB, 2 * MiB, PROT_READ | PROT_WRITE))
+		tap_die("mprotect");
+	touch(p, 2 * MiB);
+	/* The chunk now points at the empty table, as after any unmap. */
+	if (madvise(p, 2 * MiB, MADV_DONTNEED))
+		tap_die("madvise");
+	/* The merge: the first VMA shrinks by a page, the second grows. */
+	if (mprotect(p + 2 * MiB - PG, PG, PROT_READ | PROT_WRITE))
+		tap_die("mprotect");
+	if (munmap(p + 2 * MiB - PG, 2 * MiB + PG))
+		tap_die("munmap");
+	a = mmap(p + 2 * MiB - PG, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (a != p + 2 * MiB - PG)
+		tap_die("anonymous mmap at the freed page");
+	a[0] = 0xa5;
+	bad = check_pattern(p, 1, 0, 2 * MiB - PG);
+	tap_result(bad < 0 && a[0] == 0xa5,
+		   "a VMA shrunk by a merge still reads the file, the page it gave up is anonymous (bad page %ld)",
+		   bad);
+
+	/* Another mapping's detached chunk must not see the anonymous page. */
+	q = map_daxvm(fd, 2 * MiB, PROT_READ);
+	if (q == MAP_FAILED)
+		tap_die("mmap");
+	if (madvise(q, 2 * MiB, MADV_DONTNEED))
+		tap_die("madvise");
+	sig = try_read(q + 2 * MiB - PG, &v);
+	tap_result(sig == 0 && v == pattern(1, 2 * MiB - PG),
+		   "a detached chunk elsewhere reads the file there, not that page (%#x, file %#x, signal %d)",
+		   v, pattern(1, 2 * MiB - PG), sig);
+	munmap(q, 2 * MiB);
+	munmap(a, PG);
+	munmap(p, 2 * MiB - PG);
+}
+
 int main(int argc, char **argv)
 {
 	int f0, f1, f2;
@@ -373,7 +427,7 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
-	tap_plan(29);
+	tap_plan(31);
 	f0 = make_pattern_file(file(0), 0, F0, 4 * MiB);
 	f1 = make_scrambled(file(1), 1, F1);
 
@@ -386,6 +440,7 @@ int main(int argc, char **argv)
 	test_sharing(f1);
 	test_protection(f1);
 	test_isolation(f1);
+	test_merge_shrink(f1);
 	test_no_faults(f1, 1, F1, "after the other tests");
 	test_truncate(f1);
 	f2 = make_scrambled(file(2), 2, 4 * MiB);
