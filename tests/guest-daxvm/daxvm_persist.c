@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * File page tables that outlive the inode and the mount (kernel patches
- * 0018-0020):
+ * 0018-0021):
  *   daxvm_persist DIR DEVNAME
  * DIR must be the mount point of /dev/DEVNAME: the test remounts it, runs
  * tune2fs and e2fsck on it, and writes to the raw device while unmounted.
@@ -12,7 +12,9 @@
  * may have changed files since (the mount count changed) or when a table
  * on the device maps memory outside the device, or a table: the file then
  * reads right through tables built anew. The owner of the blocks, /.daxvm-tables,
- * stays immutable. Crashes are tested by msync-crash (make test-crash).
+ * stays immutable. An unmount writes back what was stored through a
+ * tracked mapping and never msync'd. Crashes are tested by msync-crash
+ * (make test-crash).
  */
 #include "daxvm_tables.h"
 #include <stdarg.h>
