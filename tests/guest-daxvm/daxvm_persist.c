@@ -20,7 +20,6 @@
 #include <stdarg.h>
 
 #define SIZE		(16 * MiB)	/* 8 chunks, 8 tables */
-#define DAXVM_STATS	"/proc/fs/daxvm/stats"
 
 /* enum daxvm_restore (include/linux/daxvm.h). */
 enum { RESTORE_NONE, RESTORE_DONE, RESTORE_UNCLEAN, RESTORE_STALE,
@@ -349,9 +348,9 @@ int main(int argc, char **argv)
 	 * dirty page-cache entries.
 	 */
 	dirty_two_chunks();
-	synced = read_key(DAXVM_STATS, "synced_chunks");
+	synced = daxvm_stat("synced_chunks");
 	ok = remount("e2fsck -fn $DEV >/tmp/daxvm-persist-fsck.log 2>&1") == 0;
-	synced = read_key(DAXVM_STATS, "synced_chunks") - synced;
+	synced = daxvm_stat("synced_chunks") - synced;
 	tap_result(ok, "e2fsck -fn is clean with tables kept (log /tmp/daxvm-persist-fsck.log)");
 	tap_result(synced >= 2,
 		   "the unmount wrote back the 2 chunks stored to through a tracked mapping, never msync'd (%ld)",

@@ -68,6 +68,12 @@ static inline long read_key(const char *path, const char *key)
 	return ret;
 }
 
+/* A counter of /proc/fs/daxvm/stats; -1 if the kernel has no such key. */
+static inline long daxvm_stat(const char *key)
+{
+	return read_key("/proc/fs/daxvm/stats", key);
+}
+
 static inline double now(void)
 {
 	struct timespec ts;
@@ -87,7 +93,7 @@ static inline double wait_deferred_frees(double limit)
 	double t0 = now();
 	long n;
 
-	while ((n = read_key("/proc/fs/daxvm/stats", "tables_waiting")) != 0) {
+	while ((n = daxvm_stat("tables_waiting")) != 0) {
 		if (n < 0)
 			return -2;
 		if (now() - t0 > limit)
