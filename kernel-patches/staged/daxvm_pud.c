@@ -14,15 +14,9 @@
 #include "daxvm_util.h"
 
 #define GiB		(1024 * MiB)
-#define STATS		"/proc/fs/daxvm/stats"
 #define ID		3	/* pattern of the file */
 
 static char path[512], dev[64];
-
-static long stat_of(const char *key)
-{
-	return read_key(STATS, key);
-}
 
 static unsigned char *map_ro(int fd)
 {
@@ -71,7 +65,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		tap_die("usage: daxvm_pud DIR DEVNAME");
-	if (!daxvm_kernel() || stat_of("dirs_attached") < 0) {
+	if (!daxvm_kernel() || daxvm_stat("dirs_attached") < 0) {
 		printf("1..0 # SKIP kernel without PUD-level attachment\n");
 		return 4;
 	}
@@ -79,7 +73,7 @@ int main(int argc, char **argv)
 	snprintf(dev, sizeof(dev), "/dev/%s", argv[2]);
 	tap_plan(12);
 	catch_faults();
-	dirs0 = stat_of("dirs");
+	dirs0 = daxvm_stat("dirs");
 
 	/*
 	 * 1 GiB written 2 MiB at a time: huge entries where the blocks are
@@ -94,26 +88,26 @@ int main(int argc, char **argv)
 	if (pwrite(fd, page, PG, 4 * MiB + 8 * KiB) != PG || fsync(fd))
 		tap_die("rewrite");
 
-	att = stat_of("dirs_attached");
+	att = daxvm_stat("dirs_attached");
 	m = map_ro(fd);
 	tap_result((unsigned long)m % GiB == 0 &&
-		   stat_of("dirs_attached") == att + 1 &&
-		   stat_of("dirs") == dirs0 + 1,
+		   daxvm_stat("dirs_attached") == att + 1 &&
+		   daxvm_stat("dirs") == dirs0 + 1,
 		   "a read-only 1 GiB mapping is 1 GiB aligned (%p) and takes one directory (%ld attached, %ld built)",
-		   m, stat_of("dirs_attached") - att, stat_of("dirs") - dirs0);
+		   m, daxvm_stat("dirs_attached") - att, daxvm_stat("dirs") - dirs0);
 	bad = first_bad(m, GiB, &faults);
 	tap_result(bad < 0 && faults == 0,
 		   "it reads right with no page fault (bad page %ld, %ld faults)",
 		   bad, faults);
 
 	/* A second mapping and a fork child share the built directory. */
-	att = stat_of("dirs_attached");
+	att = daxvm_stat("dirs_attached");
 	m2 = map_ro(fd);
 	bad = first_bad(m2, GiB, &faults);
-	tap_result(bad < 0 && faults == 0 && stat_of("dirs") == dirs0 + 1 &&
-		   stat_of("dirs_attached") == att + 1,
+	tap_result(bad < 0 && faults == 0 && daxvm_stat("dirs") == dirs0 + 1 &&
+		   daxvm_stat("dirs_attached") == att + 1,
 		   "a second mapping attaches the same directory: reads right, %ld faults, %ld built",
-		   faults, stat_of("dirs") - dirs0);
+		   faults, daxvm_stat("dirs") - dirs0);
 	munmap(m2, GiB);
 	sig = in_child(child_reads, m);
 	tap_result(sig == 0, "a fork child reads it right after one fault (%d)",
@@ -165,7 +159,7 @@ int main(int argc, char **argv)
 
 	/* Freed blocks: a punched page reads zeros, truncate gives SIGBUS. */
 	touch(m, GiB);
-	dropped = stat_of("dirs_dropped");
+	dropped = daxvm_stat("dirs_dropped");
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      200 * MiB + 12 * KiB, PG))
 		tap_die("punch");
@@ -174,7 +168,7 @@ int main(int argc, char **argv)
 			    MiB);
 	tap_result(sig == 0 && v == 0 && bad < 0,
 		   "a hole punched under the mapping reads 0, its neighbours right (directories dropped: %ld)",
-		   stat_of("dirs_dropped") - dropped);
+		   daxvm_stat("dirs_dropped") - dropped);
 	touch(m, GiB / 2);
 	if (ftruncate(fd, GiB / 2))
 		tap_die("truncate");
@@ -190,11 +184,11 @@ int main(int argc, char **argv)
 	unlink(path);
 	sync();
 	wait_deferred_frees(10);
-	tap_result(stat_of("dirs") == dirs0,
+	tap_result(daxvm_stat("dirs") == dirs0,
 		   "after unlink every directory is freed (%ld left over)",
-		   stat_of("dirs") - dirs0);
-	tap_result(stat_of("tables_waiting") == 0,
+		   daxvm_stat("dirs") - dirs0);
+	tap_result(daxvm_stat("tables_waiting") == 0,
 		   "no dropped directory or table waits to be freed (%ld)",
-		   stat_of("tables_waiting"));
+		   daxvm_stat("tables_waiting"));
 	return tap_finish();
 }
