@@ -67,6 +67,13 @@ accel_args() {
 		[ -n "${ACCEL:-}" ] || echo "notice: KVM does not boot a guest here; using TCG (-cpu $(cfg vm_tcg_cpu))" >&2
 		ARGS+=(-accel tcg -cpu "$(cfg vm_tcg_cpu)")
 	fi
+	# ICOUNT=N: the guest clock counts guest instructions (2^N ns each), so
+	# timings leave out QEMU's own costs (translation, its software TLB)
+	# and do not depend on the host's load. TCG only.
+	if [ -n "${ICOUNT:-}" ]; then
+		[ "$accel" = tcg ] || die "ICOUNT needs TCG; KVM runs on real time"
+		ARGS+=(-icount "shift=$ICOUNT,align=off,sleep=off")
+	fi
 }
 
 # One memory-backend-file + nvdimm device per configured NVDIMM. The files
@@ -117,8 +124,13 @@ base_args() {
 	ARGS=("$QEMU" -nodefaults -no-user-config -display none)
 	accel_args
 	nvdimm_args "$1"
+	# Under ICOUNT one vCPU: QEMU 7.2 hangs at "Booting SMP configuration"
+	# with two (sleep=on or off).
+	local cpus
+	cpus=$(cfg vm_cpus)
+	[ -z "${ICOUNT:-}" ] || cpus=1
 	ARGS+=(-machine pc,nvdimm=on -m "${MEM}M,slots=$SLOTS,maxmem=${MAXMEM}M"
-		-smp "$(cfg vm_cpus)" -kernel "$KERNEL")
+		-smp "$cpus" -kernel "$KERNEL")
 }
 
 run_or_print() {
@@ -137,6 +149,17 @@ cmd_boot() {
 	[ $# -gt 0 ] || die "usage: qemu.sh boot CMD..."
 	[ -f "$base" ] || die "no initramfs: run 'make initramfs'"
 	extra=$RUN/boot-extra.cpio.gz
+	# The quick loop has its own NVDIMM files (the VM may hold the others)
+	# and initrd. Two boots at once would share them, and with them each
+	# guest's memmap (kept on the namespace) and file system: seen as
+	# oopses on corrupt struct pages.
+	if [ $DRY = 0 ]; then
+		exec 8>"$RUN/boot.lock"
+		if ! flock -n 8; then
+			log "another quick-loop boot uses its NVDIMM files; waiting for it"
+			flock 8
+		fi
+	fi
 	local stage
 	stage=$(mktemp -d)
 	mkdir -p "$stage/tests"
@@ -145,13 +168,12 @@ cmd_boot() {
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$extra"
 	rm -rf "$stage"
 	cat "$base" "$extra" >"$RUN/boot-initrd.cpio.gz"
-	# The quick loop has its own NVDIMM files: the VM may hold the others.
 	base_args boot-
 	ARGS+=(-no-reboot -serial stdio -initrd "$RUN/boot-initrd.cpio.gz"
 		-append "console=ttyS0 panic=-1 oops=panic quiet $KERNEL_ARGS ${BOOT_APPEND:-}")
 	run_or_print
 	timeout "${BOOT_TIMEOUT:-600}" "${ARGS[@]}" </dev/null 2>&1 | tee "$log" |
-		sed -n '/=== DAXVM-BEGIN/,/=== DAXVM-EXIT/p' | sed '1d;$d'
+		sed -un '/=== DAXVM-BEGIN/,/=== DAXVM-EXIT/p' | sed -u '1d;$d'
 	local rc
 	rc=$(sed -n 's/.*=== DAXVM-EXIT=\([0-9]*\).*/\1/p' "$log" | tr -d '\r')
 	[ -n "$rc" ] || die "the guest did not finish the command (console log: ${log#$TOP/})"

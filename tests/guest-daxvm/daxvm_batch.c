@@ -57,11 +57,6 @@ static int mapped_at(void *addr)
 	return found;
 }
 
-static long stat_of(const char *name)
-{
-	return read_key("/proc/fs/daxvm/stats", name);
-}
-
 static unsigned char *map_batched(int fd, unsigned long len)
 {
 	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -100,8 +95,8 @@ static void child_checks_maps(void *addr)
 
 static void check_zombie(int fd)
 {
-	long made = stat_of("zombies_made");
-	long flushes = stat_of("zombie_flushes");
+	long made = daxvm_stat("zombies_made");
+	long flushes = daxvm_stat("zombie_flushes");
 	unsigned char *p, *q, v;
 	int ok, sig, e[4];
 
@@ -109,7 +104,7 @@ static void check_zombie(int fd)
 	p = map_batched(fd, FILE_SIZE);
 	touch(p, FILE_SIZE);
 	tap_result(munmap(p, FILE_SIZE) == 0 && mapped_at(p) &&
-		   stat_of("zombies_made") == made + 1,
+		   daxvm_stat("zombies_made") == made + 1,
 		   "munmap leaves a zombie at the unmapped range");
 
 	q = mmap(p, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -138,7 +133,7 @@ static void check_zombie(int fd)
 	ok = flush_zombies(1) == -1 && errno == EINVAL && mapped_at(p);
 	tap_result(ok, "daxvm_flush_zombies(1): EINVAL, nothing flushed");
 	ok = flush_zombies(0) == 0 && !mapped_at(p) &&
-	     stat_of("zombie_flushes") == flushes + 1;
+	     daxvm_stat("zombie_flushes") == flushes + 1;
 	tap_result(ok, "daxvm_flush_zombies(0) unmaps the zombie");
 	catch_faults();
 	sig = try_read(p, &v);

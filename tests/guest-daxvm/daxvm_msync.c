@@ -24,11 +24,10 @@ struct stats {
 
 static struct stats read_stats(void)
 {
-	static const char path[] = "/proc/fs/daxvm/stats";
 	struct stats s = {
-		.dirty_faults = read_key(path, "dirty_faults"),
-		.synced_chunks = read_key(path, "synced_chunks"),
-		.synced_pages = read_key(path, "synced_pages"),
+		.dirty_faults = daxvm_stat("dirty_faults"),
+		.synced_chunks = daxvm_stat("synced_chunks"),
+		.synced_pages = daxvm_stat("synced_pages"),
 	};
 
 	return s;

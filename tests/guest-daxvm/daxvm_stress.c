@@ -24,7 +24,7 @@ static int verify(unsigned char *p, unsigned long off, unsigned long len)
 /* Batched munmaps so far (-1 before uapi version 2). */
 static long zombies_made(void)
 {
-	return read_key("/proc/fs/daxvm/stats", "zombies_made");
+	return daxvm_stat("zombies_made");
 }
 
 /* MAP_DAXVM_BATCHING on kernels that have it (uapi version 2). */

@@ -35,7 +35,6 @@
 #define FSIZE	(NCHUNK * 2 * MiB)
 #define HALF	(1 * MiB)	/* written part of each chunk: a table */
 #define ANON	(64 * MiB)
-#define STATS	"/proc/fs/daxvm/stats"
 
 static char apath[4096], bpath[4096];
 static unsigned char *map;
@@ -98,7 +97,7 @@ static void *locker(void *arg)
 
 static void check_deferral(int fd)
 {
-	long d0 = read_key(STATS, "tables_deferred"), d1 = d0;
+	long d0 = daxvm_stat("tables_deferred"), d1 = d0;
 	pthread_t t;
 	double took;
 	int tries;
@@ -110,7 +109,7 @@ static void check_deferral(int fd)
 		usleep(20000);
 		touch(map, FSIZE);	/* attach (first half of each chunk) */
 		punch_chunk(fd, 0);
-		d1 = read_key(STATS, "tables_deferred");
+		d1 = daxvm_stat("tables_deferred");
 		fill_chunk(fd, 0);
 	}
 	tap_result(d1 > d0,
@@ -230,7 +229,7 @@ static void stress(int fd, double secs)
 {
 	pthread_t t[4];
 	void *(*fn[4])(void *) = { reader, vm_reader, walker, walker };
-	long d0 = read_key(STATS, "tables_deferred");
+	long d0 = daxvm_stat("tables_deferred");
 	int i, status;
 	double took;
 	pid_t pid;
@@ -258,7 +257,7 @@ static void stress(int fd, double secs)
 		   bad, vm_errors);
 	took = wait_deferred_frees(5);
 	tap_result(took >= 0, "no table left waiting (%ld deferred during the run)",
-		   read_key(STATS, "tables_deferred") - d0);
+		   daxvm_stat("tables_deferred") - d0);
 }
 
 int main(int argc, char **argv)

@@ -20,6 +20,7 @@ itself is counted by the daxvm-msync test.
 Writes one JSON line per crash point to FILE (default build/results/crash.json).
 """
 import argparse
+import fcntl
 import json
 import os
 import pathlib
@@ -113,6 +114,11 @@ def main():
     ap.add_argument("--out", default=str(BUILD / "results/crash.json"))
     ap.add_argument("--seed", type=int, default=int(time.time()))
     args = ap.parse_args()
+    # The boots run QEMU from qemu.sh --dry-run's arguments: hold the
+    # quick loop's lock as `qemu.sh boot` does (they share NVDIMM files).
+    (BUILD / "run").mkdir(parents=True, exist_ok=True)
+    lock = open(BUILD / "run" / "boot.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     rng = random.Random(args.seed)
     timeout = 600 if args.debug else 240
     out = pathlib.Path(args.out)

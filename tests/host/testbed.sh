@@ -70,6 +70,28 @@ truncate -s 256M "$FAKE/pmem0.img"
 expect ssh-port-in-use "port $(cat "$TMP/port") is already in use" \
 	env BUILD="$FAKE" DAXVM_CONFIG="$TMP/port.yml" "$TOP/scripts/qemu.sh" start
 
+
+# ICOUNT: the instruction-count clock with one vCPU under TCG, refused on KVM.
+out=$(env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" ICOUNT=0 "$TOP/scripts/qemu.sh" --dry-run start 2>&1)
+if grep -q -- '-icount shift=0\\,align=off\\,sleep=off ' <<<"$out" && grep -q -- '-smp 1 ' <<<"$out"; then
+	result icount-args pass
+else
+	result icount-args fail "$(tail -c 300 <<<"$out")"
+fi
+printf '%s\nkvm\n' "$(cat /proc/sys/kernel/random/boot_id)" >"$FAKE/.accel"
+expect icount-needs-tcg 'ICOUNT needs TCG' \
+	env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" ICOUNT=0 "$TOP/scripts/qemu.sh" --dry-run start
+printf '%s\ntcg\n' "$(cat /proc/sys/kernel/random/boot_id)" >"$FAKE/.accel"
+
+# Two quick-loop boots share the boot NVDIMM files: the second waits.
+mkdir -p "$FAKE/run"
+echo fake >"$FAKE/initramfs.cpio.gz"
+flock "$FAKE/run/boot.lock" sleep 4 &
+LOCK_PID=$!
+sleep 0.5
+expect boot-waits-for-boot 'another quick-loop boot' \
+	timeout 3 env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" "$TOP/scripts/qemu.sh" boot true
+wait "$LOCK_PID"
 # No disk space: a tiny tmpfs as the build directory.
 if mkdir -p "$TMP/full" && mount -t tmpfs -o size=1m tmpfs "$TMP/full" 2>/dev/null; then
 	expect no-disk-space 'not enough disk space' \
