@@ -28,7 +28,7 @@ PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE
 	-e kernel_variant=$(VARIANT)
 
 .PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
-	boot test test-host test-guest test-crash test-vanilla lint clean
+	boot test test-host test-guest test-crash test-vanilla lint clean figure-read-boot
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -120,6 +120,14 @@ lint:
 # bench, bench-build, figure-read|append|overwrite|db, aged-image
 BENCH_ON ?= guest
 include bench/bench.mk
+
+## figure-read-boot the read figure in one quick-loop boot, no VM:
+##                results/<run-id>/read-boot/ with issue3.md; ICOUNT=0 times
+##                guest instructions (TCG), see bench/README.md
+figure-read-boot: kernel initramfs guest-bin
+	$(Q)bench/boot-read.sh $(RESULTS)/read-boot --trials $(TRIALS) --sizes $(READ_SIZES) \
+		--orders $(READ_ORDERS) --layouts $(READ_LAYOUTS) --budget $(READ_BUDGET) \
+		--variants read,mmap,populate,daxvm
 
 ## clean          remove build/ outputs except the downloads and NVDIMM files
 clean:
