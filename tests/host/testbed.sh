@@ -70,7 +70,6 @@ truncate -s 256M "$FAKE/pmem0.img"
 expect ssh-port-in-use "port $(cat "$TMP/port") is already in use" \
 	env BUILD="$FAKE" DAXVM_CONFIG="$TMP/port.yml" "$TOP/scripts/qemu.sh" start
 
-
 # ICOUNT: the instruction-count clock with one vCPU under TCG, refused on KVM.
 out=$(env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" ICOUNT=0 "$TOP/scripts/qemu.sh" --dry-run start 2>&1)
 if grep -q -- '-icount shift=0\\,align=off\\,sleep=off ' <<<"$out" && grep -q -- '-smp 1 ' <<<"$out"; then
