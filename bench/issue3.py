@@ -13,7 +13,10 @@ Ratios only (under TCG absolute times mean little). Medians over trials:
   after each file is made, so a file's share is the rise since the file made
   before it (files are made layout by layout, sizes in --sizes order, both
   taken from commands.txt next to the CSV); target <= 0.3% of the data on
-  fragmented files.
+  fragmented files of at least one 2 MiB chunk (a smaller file still needs
+  a whole 4 KiB table page).
+A "Targets" table first says met or missed for each; with --check the
+exit status is 1 if any target was missed or could not be computed.
 """
 import argparse
 import collections
@@ -62,6 +65,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
     ap.add_argument("-o", "--out")
+    ap.add_argument("--check", action="store_true", help="exit 1 unless every target is met")
     a = ap.parse_args()
     path = pathlib.Path(a.csv)
     rows = [r for r in csv.DictReader(open(path, newline="")) if r["benchmark"] == "read"]
@@ -75,6 +79,7 @@ def main():
     variants = [v for v in ("read", "mmap", "populate", "daxvm") if any(k[0] == v for k in by)]
     lo, hi = sizes[0], sizes[-1]
     out = []
+    verdicts = []  # (target, measured, met)
     env = ok[0] if ok else {}
     out.append(f"kernel `{env.get('env_kernel')}` (commit `{env.get('env_kernel_commit')}`), "
                f"accel `{env.get('env_accel')}`, CPU `{env.get('env_cpu_model')}`, "
@@ -93,6 +98,8 @@ def main():
             whole = s_hi / s_lo if s_lo and s_hi else None
             out.append(f"| {lay} | {o} | {fmt(m_lo and m_lo * 1e3)} | {fmt(m_hi and m_hi * 1e3)} | "
                        f"{fmt(ratio, 'x')} | {fmt(whole, 'x')} |")
+            verdicts.append((f"MAP_DAXVM map+munmap {label(hi)} / {label(lo)} <= 2x ({lay} {o})",
+                             fmt(ratio, "x"), ratio is not None and ratio <= 2))
 
     lay = "frag" if "frag" in layouts else layouts[-1]
     out.append(f"\n### Whole operation on the {lay} {label(hi)} file, other interfaces vs MAP_DAXVM "
@@ -107,11 +114,16 @@ def main():
                 continue
             x = med(by.get((v, lay, o, hi), []), "seconds_per_op")
             cells.append(fmt(x / d if x and d else None, "x"))
+            if v == "mmap":
+                r = x / d if x and d else None
+                verdicts.append((f"mmap / MAP_DAXVM whole op, {lay} {label(hi)} >= 20x ({o})",
+                                 fmt(r, "x"), r is not None and r >= 20))
         out.append(f"| {o} | {fmt(d and d * 1e3)} | " + " | ".join(cells) + " |")
 
     out.append("\n### Minor faults per operation (median; target 0 for MAP_DAXVM on allocated ranges)\n")
     out.append("| size | layout | extents | " + " | ".join(v for v in variants if v != "read") + " |")
     out.append("| --- | --- | --- | " + " | ".join("---" for v in variants if v != "read") + " |")
+    daxvm_faults = []
     for lay in layouts:
         for s in sizes:
             cells = []
@@ -122,13 +134,19 @@ def main():
                 rs = [r for o in orders for r in by.get((v, lay, o, s), [])]
                 ext = ext or (rs[0]["extra_file_extents"] if rs else "")
                 cells.append(fmt(med(rs, "faults_minor_per_op")))
+                if v == "daxvm" and rs:
+                    daxvm_faults.append(med(rs, "faults_minor_per_op"))
             out.append(f"| {label(s)} | {lay} | {ext} | " + " | ".join(cells) + " |")
 
     out.append("\n### Page-table space per file (daxvm_kbytes_occupied rise when the file was made; "
                "target <= 0.3% on fragmented files)\n")
     out.append("| file | extents | table KiB | % of data |")
     out.append("| --- | --- | --- | --- |")
+    verdicts.append(("MAP_DAXVM faults per op = 0, every size and layout",
+                     fmt(max(daxvm_faults)) if daxvm_faults else "n/a",
+                     bool(daxvm_faults) and max(daxvm_faults) == 0))
     prev = 0.0
+    frag_share = []
     for lay, s in make_order(path, ok):
         rs = [r for r in ok if r["param_layout"] == lay and int(r["param_size"]) == s]
         kb = med(rs, "extra_daxvm_kbytes_occupied")
@@ -138,11 +156,19 @@ def main():
         d = kb - prev
         prev = kb
         out.append(f"| {label(s)} {lay} | {rs[0]['extra_file_extents']} | {d:g} | {100 * d * 1024 / s:.3g}% |")
+        if lay == "frag" and s >= 2 << 20:
+            frag_share.append(100 * d * 1024 / s)
+    verdicts.append(("table space <= 0.3% of data, frag files >= 2M",
+                     fmt(max(frag_share), "%") if frag_share else "n/a",
+                     bool(frag_share) and max(frag_share) <= 0.3))
+    table = ["### Targets\n", "| target | measured (worst) | |", "| --- | --- | --- |"]
+    table += [f"| {t} | {m} | {'met' if ok_ else 'MISSED'} |" for t, m, ok_ in verdicts]
+    out[1:1] = table + [""]
     text = "\n".join(out) + "\n"
     if a.out:
         pathlib.Path(a.out).write_text(text)
     sys.stdout.write(text)
-    return 0
+    return 1 if a.check and not all(v[2] for v in verdicts) else 0
 
 
 if __name__ == "__main__":
