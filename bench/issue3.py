@@ -113,9 +113,9 @@ def main():
             if v == "daxvm":
                 continue
             x = med(by.get((v, lay, o, hi), []), "seconds_per_op")
-            cells.append(fmt(x / d if x and d else None, "x"))
+            r = x / d if x and d else None
+            cells.append(fmt(r, "x"))
             if v == "mmap":
-                r = x / d if x and d else None
                 verdicts.append((f"mmap / MAP_DAXVM whole op, {lay} {label(hi)} >= 20x ({o})",
                                  fmt(r, "x"), None if r is None else r >= 20))
         out.append(f"| {o} | {fmt(d and d * 1e3)} | " + " | ".join(cells) + " |")
@@ -155,9 +155,10 @@ def main():
             continue
         d = kb - prev
         prev = kb
-        out.append(f"| {label(s)} {lay} | {rs[0]['extra_file_extents']} | {d:g} | {100 * d * 1024 / s:.3g}% |")
+        share = 100 * d * 1024 / s
+        out.append(f"| {label(s)} {lay} | {rs[0]['extra_file_extents']} | {d:g} | {share:.3g}% |")
         if lay == "frag" and s >= 2 << 20:
-            frag_share.append(100 * d * 1024 / s)
+            frag_share.append(share)
     verdicts.append(("table space <= 0.3% of data, frag files >= 2M",
                      fmt(max(frag_share), "%") if frag_share else "n/a",
                      max(frag_share) <= 0.3 if frag_share else None))

@@ -91,6 +91,7 @@ sleep 0.5
 expect boot-waits-for-boot 'another quick-loop boot' \
 	timeout 3 env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" "$TOP/scripts/qemu.sh" boot true
 wait "$LOCK_PID"
+
 # No disk space: a tiny tmpfs as the build directory.
 if mkdir -p "$TMP/full" && mount -t tmpfs -o size=1m tmpfs "$TMP/full" 2>/dev/null; then
 	expect no-disk-space 'not enough disk space' \
