@@ -21,11 +21,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# 4-level paging: 6.1's identify_cpu() clears the boot CPU's feature bits
-# for a moment, and an interrupt then makes KASAN misjudge every 5-level
-# direct-map address as wild (seen once under TCG with -cpu max, which
-# offers LA57). The libvirt domain template passes the same.
-KERNEL_ARGS=no5lvl
+# The guest command line of ansible/group_vars/all.yml (vm_kernel_args),
+# which the libvirt domain template passes too.
+KERNEL_ARGS=$(cfg vm_kernel_args)
 
 KDIR=$BUILD/kernel$VARIANT
 KERNEL=${KERNEL:-$KDIR/arch/x86/boot/bzImage}
