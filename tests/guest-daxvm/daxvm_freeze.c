@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A write through a tracked MAP_DAXVM mapping is a write to the file
+ * (kernel patch 0007):
+ *   daxvm_freeze DIR
+ * DIR must be the mount point of an ext4-DAX file system (it is frozen
+ * for about a second).
+ *
+ * The first store to a chunk updates mtime and ctime, as a DAX write fault
+ * does (stat before and after a store and msync). No store reaches a
+ * frozen file system: after FIFREEZE, a store to a chunk this process had
+ * already made writable and a store to a chunk it never wrote both wait
+ * until FITHAW.
+ */
+#include "daxvm_util.h"
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+
+#define SIZE	(8 * MiB)
+
+static unsigned char *map;
+static volatile int done[2];
+
+static void *store(void *arg)
+{
+	long i = (long)arg;
+
+	/* Chunk 0: written before the freeze; chunk 3: never written. */
+	map[i ? 3 * 2 * MiB + 5 * PG : 7 * PG] = 0x77;
+	done[i] = 1;
+	return NULL;
+}
+
+static int newer(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	struct stat st0, st1;
+	pthread_t t[2];
+	int fd, dfd, i, blocked;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	if (!daxvm_kernel()) {
+		printf("1..0 # SKIP kernel without DaxVM\n");
+		return 4;
+	}
+	tap_plan(4);
+	snprintf(path, sizeof(path), "%s/daxvm-freeze.%d", argv[1], getpid());
+	fd = make_pattern_file(path, 9, SIZE, 2 * MiB);
+	if (fsync(fd))
+		tap_die("fsync");
+	map = map_daxvm(fd, SIZE, PROT_READ | PROT_WRITE);
+	if (map == MAP_FAILED)
+		tap_die("mmap");
+	touch(map, SIZE);
+
+	/* mtime/ctime: a store to a clean chunk, then msync. */
+	if (fstat(fd, &st0))
+		tap_die("fstat");
+	usleep(50000);
+	map[2 * MiB + 3 * PG] = 0x55;
+	if (msync(map, SIZE, MS_SYNC))
+		tap_die("msync");
+	if (fstat(fd, &st1))
+		tap_die("fstat");
+	tap_result(newer(&st1.st_mtim, &st0.st_mtim),
+		   "a store through the mapping updated mtime (%ld.%09ld -> %ld.%09ld)",
+		   (long)st0.st_mtim.tv_sec, st0.st_mtim.tv_nsec,
+		   (long)st1.st_mtim.tv_sec, st1.st_mtim.tv_nsec);
+	tap_result(newer(&st1.st_ctim, &st0.st_ctim),
+		   "... and ctime (%ld.%09ld -> %ld.%09ld)",
+		   (long)st0.st_ctim.tv_sec, st0.st_ctim.tv_nsec,
+		   (long)st1.st_ctim.tv_sec, st1.st_ctim.tv_nsec);
+
+	/* Chunk 0 writable in this process, not msync'd. */
+	map[PG] = 0x66;
+	dfd = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		tap_die("open %s", argv[1]);
+	if (ioctl(dfd, FIFREEZE, 0))
+		tap_die("FIFREEZE");
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, store, (void *)(long)i))
+			tap_die("pthread_create");
+	usleep(1000000);
+	blocked = !done[0] + 2 * !done[1];
+	if (ioctl(dfd, FITHAW, 0))
+		tap_die("FITHAW");
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	tap_result(blocked & 1,
+		   "a store to a chunk written before FIFREEZE waited for FITHAW");
+	tap_result(blocked & 2,
+		   "a store to a chunk never written waited for FITHAW");
+	munmap(map, SIZE);
+	close(fd);
+	close(dfd);
+	unlink(path);
+	return tap_finish();
+}
