@@ -56,6 +56,8 @@ if [ -f "$HDRS/linux/daxvm.h" ]; then
 	fi
 fi
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
+# The suite runner writes its records with the host's writer.
+install -m755 "$TOP/scripts/result.py" "$OUT/"
 install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$OUT/"
 
 # Kernel selftests: -Wall but not -Werror (their code, their warnings).

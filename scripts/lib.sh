@@ -11,6 +11,12 @@ log() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Appends one test result record to FILE: the one writer, scripts/result.py
+# (valid JSON whatever the text). Fields: KEY=TEXT, KEY:=INTEGER, KEY@=PATH.
+result_add() { # FILE NAME STATUS [FIELD]...
+	"$PY" "$TOP/scripts/result.py" add "$@"
+}
+
 # Value of KEY from the testbed configuration (ansible/group_vars/all.yml,
 # overridden by ansible/local.yml): one source for make, scripts and roles.
 cfg() { "$PY" "$TOP/scripts/config.py" "$@"; }

@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
-# Sum up JSON-lines result files (one {"name","status",...} object a line)
-# into the one line CI and users read: "N passed, N failed, N skipped".
-# A missing results file counts as a failure: no result is not a pass.
+# Sum up JSON-lines result files (one {"name","status",...} object a line,
+# written by scripts/result.py) into the one line CI and users read, always
+# the last line: "N passed, N failed, N skipped".
+# A missing results file counts as a failure: no result is not a pass. So
+# does a line that is not a valid record (named after its test when the
+# name can be made out): one broken record never hides the others.
 # SHOW_LOGS=1 prints the end of each failing test's log first (CI keeps
 # only the terminal output).
 #   summary.sh RESULTS.json...
 source "$(dirname "$0")/lib.sh"
-"$PY" - "$@" <<'PY'
-import json, os, pathlib, sys
+"$PY" - "$TOP/scripts" "$@" <<'PY'
+import os, pathlib, sys
+
+sys.path.insert(0, sys.argv[1])
+import result
+
+
+def show(text):
+    """@text for the terminal: control characters escaped (\\n, \\x00)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
 
 counts = {"pass": 0, "fail": 0, "skip": 0}
 failed = []
 partly = []
-for name in sys.argv[1:]:
+for name in sys.argv[2:]:
     path = pathlib.Path(name)
     if not path.exists():
         counts["fail"] += 1
         failed.append(f"{path.name}: missing (that part did not run)")
         continue
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        r = json.loads(line)
+    for r in result.load(path):
         counts[r["status"]] += 1
         if r["status"] == "fail":
-            failed.append(f"{path.stem}: {r['name']}" + (f"  (log: {r['log']})" if r.get("log") else ""))
-            log = pathlib.Path(r.get("log") or "/nonexistent")
-            if os.environ.get("SHOW_LOGS") == "1" and log.is_file():
-                tail = log.read_text(errors="replace").splitlines()[-25:]
-                print(f"--- end of {log} ({r['name']})", *tail, sep="\n    ")
+            why = f"  (malformed record: {r['malformed']})" if r.get("malformed") else ""
+            log = r.get("log") if isinstance(r.get("log"), str) else ""
+            line = show(f"{path.stem}: {r['name']}" + (f"  (log: {log})" if log else "") + why)
+            # A short detail (testbed checks) is shown under its line.
+            detail = r.get("detail") if isinstance(r.get("detail"), str) else ""
+            failed.append(line + "".join(f"\n    {show(d)}" for d in detail.splitlines()[-5:]))
+            if os.environ.get("SHOW_LOGS") == "1" and log and pathlib.Path(log).is_file():
+                tail = pathlib.Path(log).read_text(errors="replace").splitlines()[-25:]
+                print(f"--- end of {log} ({show(r['name'])})", *tail, sep="\n    ")
         if r.get("skipped_cases"):
-            partly.append(f"{path.stem}: {r['name']} ({r['skipped_cases']} cases skipped)")
+            partly.append(show(f"{path.stem}: {r['name']} ({r['skipped_cases']} cases skipped)"))
 for f in failed:
     print("FAILED", f)
 for p in partly:

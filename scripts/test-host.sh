@@ -13,14 +13,16 @@ rm -f "$RES/host.json"
 : >"$OUT"
 
 record() { # NAME STATUS [LOG]
-	printf '{"name":"%s","status":"%s","log":"%s"}\n' "$1" "$2" "${3:-}" >>"$OUT"
+	result_add "$OUT" "$1" "$2" ${3:+log="$3"}
 }
 
 # ctest's JUnit report, one JSON line per test case.
 junit_to_json() { # PREFIX XML
-	"$PY" - "$1" "$2" >>"$OUT" <<'PY'
-import json, sys, xml.etree.ElementTree as ET
-prefix, path = sys.argv[1], sys.argv[2]
+	"$PY" - "$TOP/scripts" "$1" "$2" "$OUT" <<'PY'
+import sys, xml.etree.ElementTree as ET
+sys.path.insert(0, sys.argv[1])
+import result
+prefix, path, out = sys.argv[2:5]
 for case in ET.parse(path).getroot().iter("testcase"):
     status = case.get("status", "run")
     if case.find("failure") is not None or case.find("error") is not None:
@@ -29,7 +31,7 @@ for case in ET.parse(path).getroot().iter("testcase"):
         s = "skip"
     else:
         s = "pass"
-    print(json.dumps({"name": f"{prefix}{case.get('name')}", "status": s}))
+    result.append(out, f"{prefix}{case.get('name')}", s)
 PY
 }
 
@@ -63,7 +65,8 @@ ctest_suite bench "$TOP/bench"
 
 log "testbed error handling"
 "$TOP/tests/host/testbed.sh" "$RES/testbed.json" >"$RES/testbed.log" 2>&1
-sed 's/"name":"/"name":"testbed./' "$RES/testbed.json" >>"$OUT"
+"$PY" "$TOP/scripts/result.py" copy --prefix testbed. "$RES/testbed.json" "$OUT" ||
+	record testbed fail "$RES/testbed.log"
 
 log "checkpatch on kernel-patches/"
 "$TOP/scripts/kernel.sh" prepare

@@ -21,7 +21,6 @@ Writes one JSON line per crash point to FILE (default build/results/crash.json).
 """
 import argparse
 import fcntl
-import json
 import os
 import pathlib
 import random
@@ -33,6 +32,9 @@ import sys
 import time
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "scripts"))
+import result  # noqa: E402  (the one writer of result records)
+
 BUILD = pathlib.Path(os.environ.get("BUILD", TOP / "build"))
 DEV, MNT = "/dev/pmem0", "/mnt/crash"
 REGIONS = 64  # daxvm_msync.c's REGIONS
@@ -167,7 +169,9 @@ def main():
                                     "log": str(logpath)})
                     break
                 prev = (seed, kill_after)
-    out.write_text("".join(json.dumps(r) + "\n" for r in results))
+    out.write_text("")
+    for r in results:
+        result.append(out, **r)
     bad = [r for r in results if r["status"] == "fail"]
     print(f"msync crash test: {len(results) - len(bad)} of {len(results)} crash points "
           f"kept every msync'd byte and a clean file system (seed {args.seed}; log {logpath})")

@@ -6,13 +6,17 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$1
 : >"$OUT"
+PY=/usr/bin/python3
+WRITER=$TOP/scripts/result.py
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"; [ -n "${PORT_PID:-}" ] && kill "$PORT_PID" 2>/dev/null' EXIT
+trap 'rm -rf "$TMP"; for p in ${PORT_PID:-} ${VM_PID:-}; do kill "$p" 2>/dev/null; done' EXIT
 
+# Records go through the testbed's one writer: valid JSON whatever DETAIL
+# holds (several lines of a failing command's output, quotes, ...).
 result() { # NAME STATUS [DETAIL]
 	local detail=${3:-}
-	detail=${detail//\"/\'}
-	printf '{"name":"%s","status":"%s","detail":"%s"}\n' "$1" "$2" "$detail" >>"$OUT"
+	"$PY" "$WRITER" add "$OUT" "$1" "$2" ${detail:+detail="$detail"} ||
+		echo "ERROR: could not write the record of $1"
 	echo "$2 $1${detail:+: $detail}"
 }
 
@@ -25,7 +29,7 @@ expect() {
 	if [ $rc -ne 0 ] && grep -qE "$re" <<<"$out"; then
 		result "$name" pass
 	else
-		result "$name" fail "rc=$rc, output: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+		result "$name" fail "rc=$rc, output: $(tail -n 3 <<<"$out")"
 	fi
 }
 
@@ -131,3 +135,66 @@ printf 'From 0 Mon Sep 17 00:00:00 2001\nFrom: t <t@t>\nSubject: [PATCH] bad\n\n
 echo 0001-bad.patch >"$TMP/kp/series"
 expect bad-patch-named 'does not apply: kernel-patches/0001-bad.patch' \
 	env BUILD="$TMP" KERNEL_PATCHES="$TMP/kp" "$TOP/scripts/kernel.sh" prepare
+
+# The result writer: any text makes one valid JSON line (quotes, newlines,
+# control characters, NUL from a file, bytes that are not UTF-8), and the
+# summary counts what it wrote.
+W=$TMP/writer.json
+: >"$W"
+weird=$(printf 'quote " backslash \\ newline\nsecond line\r\ttab \001\033[31m \377\376 cut \303(')
+printf 'nul \000 bell \007 \377 bad, ok \303\251\nlast line' >"$TMP/raw.bin"
+ok=1
+"$PY" "$WRITER" add "$W" 'name "quoted" \ and more' pass detail="$weird" || ok=0
+"$PY" "$WRITER" add "$W" "$(printf 'two\nlines')" fail rc:=3 detail@="$TMP/raw.bin" || ok=0
+"$PY" "$WRITER" add "$W" plain skip || ok=0
+if "$PY" "$WRITER" add "$W" bad-status passed 2>/dev/null; then ok=0; fi
+check=$("$PY" - "$W" <<'PY' 2>&1
+import json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"" and len(lines) == 4, f"{len(lines) - 1} lines, want 3"
+recs = [json.loads(l.decode("ascii")) for l in lines[:-1]]
+want = 'quote " backslash \\ newline\nsecond line\r\ttab \x01\x1b[31m \ufffd\ufffd cut \ufffd('
+assert recs[0] == {"name": 'name "quoted" \\ and more', "status": "pass", "detail": want}, recs[0]
+assert recs[1]["name"] == "two\nlines" and recs[1]["rc"] == 3, recs[1]
+assert recs[1]["detail"] == "nul \x00 bell \x07 \ufffd bad, ok \u00e9\nlast line", recs[1]
+assert recs[2] == {"name": "plain", "status": "skip"}, recs[2]
+PY
+)
+sum=$("$TOP/scripts/summary.sh" "$W" 2>&1)
+rc=$?
+if [ $ok = 1 ] && [ -z "$check" ] && [ $rc -eq 1 ] &&
+	[ "$(tail -n 1 <<<"$sum")" = "1 passed, 1 failed, 1 skipped" ]; then
+	result result-writer-any-text pass
+else
+	result result-writer-any-text fail "writer ok=$ok; check: $check; summary rc=$rc: $(tail -n 3 <<<"$sum")"
+fi
+
+# A results file with lines that are not records (the half of a record
+# split by a raw newline, a bad status, not an object, not UTF-8, not
+# JSON): each counts as one failed test, named when the name shows; the
+# summary does not crash, and its last line is still the count.
+M=$TMP/broken.json
+: >"$M"
+"$PY" "$WRITER" add "$M" good pass
+printf '{"name":"icount-args","status":"fail","detail":"first\nsecond"}\n' >>"$M"
+printf '{"name":"bad-status","status":"passed"}\n[1, 2]\n{"name":"x\377","status":"pass"}\ngarbage\n' >>"$M"
+sum=$("$TOP/scripts/summary.sh" "$M" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && ! grep -q Traceback <<<"$sum" &&
+	grep -q '^FAILED broken: icount-args  (malformed record: broken.json line 2: not JSON' <<<"$sum" &&
+	grep -q '^FAILED broken: bad-status  (malformed record' <<<"$sum" &&
+	[ "$(tail -n 1 <<<"$sum")" = "1 passed, 6 failed, 0 skipped" ]; then
+	result summary-malformed-record pass
+else
+	result summary-malformed-record fail "summary rc=$rc: $(tail -n 8 <<<"$sum")"
+fi
+# ... and copying such a file (test-host.sh does, for these records) keeps
+# every test, as valid records.
+C=$TMP/copied.json
+if "$PY" "$WRITER" copy --prefix testbed. "$M" "$C" &&
+	"$PY" -c 'import json, sys; r = [json.loads(l) for l in open(sys.argv[1])]; sys.exit(len(r) != 7 or r[1]["name"] != "testbed.icount-args" or r[1]["status"] != "fail")' "$C"; then
+	result result-copy-malformed pass
+else
+	result result-copy-malformed fail "$(head -c 600 "$C" 2>&1)"
+fi
+

@@ -12,7 +12,7 @@ LOG=$RES/vanilla.log
 mkdir -p "$RES"
 : >"$OUT"
 record() { # NAME STATUS
-	printf '{"name":"%s","status":"%s","log":"%s"}\n' "$1" "$2" "$LOG" >>"$OUT"
+	result_add "$OUT" "$1" "$2" log="$LOG"
 }
 
 log "vanilla kernel: the series with CONFIG_DAXVM=n (log: ${LOG#$TOP/})"
@@ -30,15 +30,15 @@ else
 	boot=fail
 fi
 record vanilla.boot-and-checks "$boot"
-"$PY" - "$LOG" >>"$OUT" <<'PY'
-import json, re, sys
-log = sys.argv[1]
+"$PY" - "$TOP/scripts" "$LOG" "$OUT" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import result
+log, out = sys.argv[2:4]
 for line in open(log, errors="replace"):
     m = re.match(r"(not ok|ok) \d+ - (.*)", line.strip())
     if m:
         name = "vanilla." + re.sub(r"[^A-Za-z0-9_.-]+", "-", m.group(2)).strip("-")[:60]
-        print(json.dumps({"name": name, "status": "pass" if m.group(1) == "ok" else "fail",
-                          "log": log}))
+        result.append(out, name, "pass" if m.group(1) == "ok" else "fail", log=log)
+sys.exit(any(r["status"] == "fail" for r in result.load(out)))
 PY
-grep -q '"fail"' "$OUT" && exit 1
-exit 0
