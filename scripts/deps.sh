@@ -10,6 +10,8 @@ PKGS=(
 	# VM, image and quick loop
 	qemu-system-x86 qemu-utils debootstrap busybox-static ndctl daxctl e2fsprogs xfsprogs
 	openssh-client
+	# ss and fuser: which process holds the VM's ssh port
+	iproute2 psmisc
 	# orchestration (community.libvirt ships in Debian's ansible)
 	ansible ansible-lint libvirt-daemon-system libvirt-clients python3-libvirt python3-lxml
 	# userlib and benchmarks

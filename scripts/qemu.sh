@@ -106,15 +106,33 @@ check_backing() { # FILE SIZE_MIB
 		die "NVDIMM backing file $1 is not 2 MiB aligned in size ($bytes bytes)"
 }
 
+# Can QEMU's ssh forward listen on loopback port $1? Binds as slirp does
+# (SO_REUSEADDR: connections of an earlier VM in TIME_WAIT do not count).
 port_free() {
 	"$PY" - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
     sys.exit(1)
 PY
+}
+
+# Who holds TCP port $1, for the error message: "NAME (pid N)" per process.
+port_holder() {
+	local who= pid
+	if command -v ss >/dev/null; then
+		who=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o '("[^"]*",pid=[0-9]*' |
+			sed -E 's/^\("([^"]*)",pid=([0-9]+)$/\1 (pid \2)/' | sort -u | paste -sd, - | sed 's/,/, /g')
+	fi
+	if [ -z "$who" ] && command -v fuser >/dev/null; then
+		for pid in $(fuser -n tcp "$1" 2>/dev/null); do
+			who="${who:+$who, }$(cat "/proc/$pid/comm" 2>/dev/null || echo '?') (pid $pid)"
+		done
+	fi
+	echo "${who:-a process this user cannot see (try: ss -ltnp 'sport = :$1')}"
 }
 
 base_args() {
@@ -193,7 +211,9 @@ cmd_start() {
 	# always run on what was just built.
 	local want
 	want="$(stat -c '%n %Y' "$KERNEL")"
-	if running; then
+	# A dry run only prints the command line: whether a VM runs (or what
+	# holds the port) is for the real start to find out.
+	if [ $DRY = 0 ] && running; then
 		if [ "$(cat "$RUN/vm.kernel" 2>/dev/null)" = "$want" ]; then
 			echo "VM already running (pid $(cat "$pidfile"))"
 			return 0
@@ -204,13 +224,14 @@ cmd_start() {
 	[ -f "$image" ] || die "no guest image: run 'make image'"
 	base_args ""
 	port=$(cfg vm_ssh_port)
-	port_free "$port" || die "loopback port $port is already in use: set vm_ssh_port in ansible/local.yml"
 	ARGS+=(-drive "file=$image,format=raw,if=virtio,cache=writeback"
 		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:22"
 		-device virtio-net-pci,netdev=net0
 		-serial "file:$console" -daemonize -pidfile "$pidfile"
 		-append "console=ttyS0 root=/dev/vda rw net.ifnames=0 $KERNEL_ARGS ${BOOT_APPEND:-}")
 	run_or_print
+	port_free "$port" ||
+		die "loopback port $port is already in use by $(port_holder "$port"): stop it or set vm_ssh_port in ansible/local.yml"
 	: >"$console"
 	"${ARGS[@]}"
 	echo "$want" >"$RUN/vm.kernel"

@@ -61,18 +61,61 @@ YML
 expect nvdimm-size-not-multiple 'not a multiple of 128 MiB' \
 	env BUILD="$FAKE" DAXVM_CONFIG="$TMP/odd.yml" "$TOP/scripts/qemu.sh" --dry-run start
 
-# A port someone else holds.
-python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(600)' >"$TMP/port" &
+# A port someone else holds: the real start refuses and names the holder
+# (by ss, or by fuser where ss is missing); a dry run does not care.
+"$PY" -c 'import os,socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], os.getpid(), flush=True); time.sleep(600)' >"$TMP/port" &
 PORT_PID=$!
-for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+read -r PORT HOLDER <"$TMP/port"
 cat >"$TMP/port.yml" <<YML
-vm_ssh_port: $(cat "$TMP/port")
+vm_ssh_port: $PORT
 nvdimms:
   - {name: pmem0, size_mib: 256, fs: ext4, mount: /mnt/pmem0}
 YML
 truncate -s 256M "$FAKE/pmem0.img"
-expect ssh-port-in-use "port $(cat "$TMP/port") is already in use" \
+expect ssh-port-in-use "port $PORT is already in use by python3 \\(pid $HOLDER\\)" \
 	env BUILD="$FAKE" DAXVM_CONFIG="$TMP/port.yml" "$TOP/scripts/qemu.sh" start
+mkdir -p "$TMP/no-ss"
+printf '#!/bin/sh\nexit 1\n' >"$TMP/no-ss/ss"
+chmod +x "$TMP/no-ss/ss"
+expect ssh-port-in-use-without-ss "port $PORT is already in use by python3 \\(pid $HOLDER\\)" \
+	env PATH="$TMP/no-ss:$PATH" BUILD="$FAKE" DAXVM_CONFIG="$TMP/port.yml" "$TOP/scripts/qemu.sh" start
+
+# dry_run NAME CONFIG DESCRIPTION: `qemu.sh --dry-run start` must succeed
+# and print the VM's command line with its ssh forward.
+dry_run() {
+	local out rc port
+	port=$(DAXVM_CONFIG="$2" "$PY" "$TOP/scripts/config.py" vm_ssh_port)
+	out=$(env BUILD="$FAKE" DAXVM_CONFIG="$2" "$TOP/scripts/qemu.sh" --dry-run start 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q -- "hostfwd=tcp:127.0.0.1:$port-:22" <<<"$out" &&
+		grep -q -- ' -daemonize ' <<<"$out"; then
+		result "$1" pass
+	else
+		result "$1" fail "$3: rc=$rc, output: $(tail -n 3 <<<"$out")"
+	fi
+}
+dry_run dry-run-port-taken "$TMP/port.yml" "with the port taken"
+
+# A VM of this checkout runs (a stand-in process in its pid file), with the
+# same kernel or another one: a dry run neither stops it nor says "already
+# running" instead of the command line.
+sleep 600 &
+VM_PID=$!
+mkdir -p "$FAKE/run"
+echo "$VM_PID" >"$FAKE/run/qemu.pid"
+stat -c '%n %Y' "$FAKE/kernel/arch/x86/boot/bzImage" >"$FAKE/run/vm.kernel"
+dry_run dry-run-vm-running "$TMP/port.yml" "with a VM running"
+echo "another kernel 0" >"$FAKE/run/vm.kernel"
+dry_run dry-run-vm-running-other-kernel "$TMP/port.yml" "with a VM of another kernel running"
+if ! kill -0 "$VM_PID" 2>/dev/null; then
+	result dry-run-leaves-vm-alone fail "the dry run stopped the running VM (pid $VM_PID)"
+else
+	result dry-run-leaves-vm-alone pass
+fi
+kill "$VM_PID" 2>/dev/null
+wait "$VM_PID" 2>/dev/null
+rm -f "$FAKE/run/qemu.pid" "$FAKE/run/vm.kernel"
 
 # ICOUNT: the instruction-count clock with one vCPU under TCG, refused on KVM.
 out=$(env BUILD="$FAKE" DAXVM_CONFIG="$TMP/small.yml" ICOUNT=0 "$TOP/scripts/qemu.sh" --dry-run start 2>&1)
