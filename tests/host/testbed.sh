@@ -241,3 +241,11 @@ else
 	result result-copy-malformed fail "$(head -c 600 "$C" 2>&1)"
 fi
 
+# CI walks the README's path: its normal lane runs the quick start's
+# commands as the README writes them.
+quick=$(awk '/^```sh$/ {f = 1; next} /^```$/ {if (f) exit} f' "$TOP/README.md" | sed -e :a -e '$!N; s/\n/ \&\& /; ta')
+if [ -n "$quick" ] && sed 's/^[[:space:]]*//' "$TOP/.ci/run" | grep -qxF -- "$quick"; then
+	result ci-runs-readme-quick-start pass
+else
+	result ci-runs-readme-quick-start fail "no line '$quick' in .ci/run"
+fi
