@@ -29,6 +29,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
@@ -81,28 +82,41 @@ def qemu_args(debug, cmd):
 
 
 def boot(debug, cmd, kill_after, timeout, log):
-    """Boot; kill QEMU right after "SYNCED <kill_after>". Returns console lines."""
+    """Boot; kill QEMU right after "SYNCED <kill_after>". Returns the
+    console lines, whether it was killed there, and whether the boot ran
+    out of its @timeout seconds first (a watchdog kills it then, also
+    when the console stays silent)."""
     lines = []
     proc = subprocess.Popen(qemu_args(debug, cmd), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", start_new_session=True)
-    deadline = time.monotonic() + timeout
+    expired = threading.Event()
+
+    def watchdog():
+        expired.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, watchdog)
+    timer.start()
     killed = False
     try:
         for line in proc.stdout:
             log.write(line)
             lines.append(line.rstrip("\r\n"))
             if kill_after is not None and lines[-1].strip() == f"SYNCED {kill_after}":
+                timer.cancel()
                 os.killpg(proc.pid, signal.SIGKILL)
-                killed = True
-                break
-            if time.monotonic() > deadline:
+                killed = not expired.is_set()
                 break
     finally:
+        timer.cancel()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    return lines, killed
+    return lines, killed, expired.is_set()
 
 
 SPLAT = re.compile(r"WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|"
@@ -115,6 +129,8 @@ def main():
     ap.add_argument("--points", type=int, default=12)
     ap.add_argument("--out", default=str(BUILD / "results/crash.json"))
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="seconds a boot may take (default 240, 600 with --debug)")
     args = ap.parse_args()
     # The boots run QEMU from qemu.sh --dry-run's arguments: hold the
     # quick loop's lock as `qemu.sh boot` does (they share NVDIMM files).
@@ -122,7 +138,7 @@ def main():
     lock = open(BUILD / "run" / "boot.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     rng = random.Random(args.seed)
-    timeout = 600 if args.debug else 240
+    timeout = args.timeout or (600 if args.debug else 240)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     logpath = out.with_suffix(".log")
@@ -136,7 +152,8 @@ def main():
             log.write(f"### boot {point}: check {prev}, write seed {seed}, kill after {kill_after}\n")
             print(f"crash point {point}/{args.points}: kill after region {kill_after}",
                   file=sys.stderr, flush=True)
-            lines, killed = boot(args.debug, guest_cmd(prev, seed), kill_after, timeout, log)
+            lines, killed, expired = boot(args.debug, guest_cmd(prev, seed), kill_after,
+                                          timeout, log)
             text = "\n".join(lines)
             if prev is not None:
                 problems = []
@@ -146,6 +163,8 @@ def main():
                     problems.append("msync'd data lost")
                 if SPLAT.search(text):
                     problems.append("kernel splat")
+                if expired and "FSCK-RC=" not in text:
+                    problems.append(f"the checking boot did not finish within {timeout} s")
                 # Kept tables: dropped after the crash, read back after the
                 # clean unmount that followed.
                 after = dict(re.findall(r"^POOL-(CRASH|CLEAN) (\S+)", text, re.M))
@@ -161,11 +180,14 @@ def main():
                                 "problems": problems, "log": str(logpath)})
             if not last_boot:
                 if not killed:
+                    why = (f"no 'SYNCED {kill_after}' from the writer within {timeout} s"
+                           if expired else
+                           f"the boot ended without the writer's 'SYNCED {kill_after}'")
                     # Show why right here: CI keeps only the terminal output.
-                    print("writer never reached its crash point; console tail:",
+                    print(f"writer never reached its crash point ({why}); console tail:",
                           *lines[-15:], sep="\n  ", file=sys.stderr)
                     results.append({"name": f"msync-crash.point{point}", "status": "fail",
-                                    "problems": ["writer never reached its crash point"],
+                                    "problems": [f"writer never reached its crash point: {why}"],
                                     "log": str(logpath)})
                     break
                 prev = (seed, kill_after)

@@ -249,3 +249,26 @@ if [ -n "$quick" ] && sed 's/^[[:space:]]*//' "$TOP/.ci/run" | grep -qxF -- "$qu
 else
 	result ci-runs-readme-quick-start fail "no line '$quick' in .ci/run"
 fi
+
+# The crash test's boots are bounded even when the console falls silent:
+# a guest that hangs is killed after the timeout and reported as such.
+out=$(timeout 60 "$PY" - "$TOP/tests/host/msync-crash.py" <<'PY' 2>&1
+import importlib.util, io, sys, time
+spec = importlib.util.spec_from_file_location("crash", sys.argv[1])
+crash = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(crash)
+crash.qemu_args = lambda debug, cmd: ["sh", "-c", cmd]
+t0 = time.monotonic()
+lines, killed, expired = crash.boot(False, "echo booted; exec sleep 120", 5, 2, io.StringIO())
+took = time.monotonic() - t0
+assert lines == ["booted"] and not killed and expired and took < 20, (lines, killed, expired, took)
+lines, killed, expired = crash.boot(False, "echo SYNCED 5; exec sleep 120", 5, 30, io.StringIO())
+assert killed and not expired, (lines, killed, expired)
+PY
+)
+rc=$?
+if [ $rc -eq 0 ]; then
+	result crash-boot-timeout pass
+else
+	result crash-boot-timeout fail "rc=$rc: $(tail -n 3 <<<"$out")"
+fi
