@@ -24,6 +24,7 @@
 #define MAX_PREALLOC	1024	/* blocks; ext4's group preallocation is 512 */
 
 static char knob_dir[256];
+static const char *mnt;
 
 static char *knob(const char *name)
 {
@@ -95,11 +96,14 @@ static void write_old(const char *path, unsigned long size, struct extents *x)
 	free(buf);
 }
 
-/* Delete and commit, so that the blocks are really free. */
+/*
+ * Delete and commit, so that the blocks are really free: back with the
+ * allocator, and with the pre-zeroing thread if it is on.
+ */
 static void delete(const char *path)
 {
 	unlink(path);
-	sync();
+	fs_commit(mnt);
 }
 
 /*
@@ -150,14 +154,24 @@ static long fresh_file_dirty_pages(const char *path, unsigned long size,
 	return bad;
 }
 
-/* Wait until the thread has nothing pending; returns the seconds waited. */
-static double wait_idle(double limit)
+static int pool_holds(void *want)
 {
-	double t0 = now();
+	return stat_of("pending_blocks") == 0 &&
+	       stat_of("pool_blocks") >= *(long *)want;
+}
 
-	while (stat_of("pending_blocks") > 0 && now() - t0 < limit)
-		usleep(20000);
-	return now() - t0;
+/*
+ * After a delete(): waits until the thread has zeroed what it freed, i.e.
+ * nothing is pending and the pool holds at least @want blocks. Returns
+ * the seconds waited, or -1 after WAIT_LIMIT (a TAP comment says so).
+ */
+static double wait_pool(long want)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what),
+		 "the pool to hold %ld zeroed blocks, none pending", want);
+	return wait_for(pool_holds, &want, WAIT_LIMIT, what);
 }
 
 /* Do the blocks of @x read as zeroes on the device itself? */
@@ -210,6 +224,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(knob_dir, sizeof(knob_dir), "/proc/fs/ext4/%s", argv[2]);
+	mnt = argv[1];
 	if (!daxvm_kernel() || access(knob("daxvm_prezero"), F_OK)) {
 		printf("1..0 # SKIP kernel without DaxVM pre-zeroing\n");
 		return 4;
@@ -239,13 +254,13 @@ int main(int argc, char **argv)
 		tap_die("turn pre-zeroing on");
 	before = stat_of("zeroed_blocks");
 	write_old(old, SIZE, &xo);
+	pool = stat_of("pool_blocks");
 	delete(old);
-	t0 = wait_idle(60);
-	tap_result(stat_of("pending_blocks") == 0 &&
-		   stat_of("zeroed_blocks") - before >= (long)(SIZE / PG) &&
-		   stat_of("pool_blocks") >= (long)(SIZE / PG),
-		   "the thread zeroed the %lu freed blocks in %.1f s (zeroed %ld, pool %ld)",
-		   SIZE / PG, t0, stat_of("zeroed_blocks") - before, stat_of("pool_blocks"));
+	t0 = wait_pool(pool + SIZE / PG);
+	tap_result(t0 >= 0 && stat_of("zeroed_blocks") - before >= (long)(SIZE / PG),
+		   "the thread zeroed the %lu freed blocks in %.1f s (zeroed %ld, pool %ld, pending %ld)",
+		   SIZE / PG, t0, stat_of("zeroed_blocks") - before, stat_of("pool_blocks"),
+		   stat_of("pending_blocks"));
 	bad = nonzero_device_pages(dev, &xo);
 	tap_result(bad == 0, "the deleted file's blocks read as zeroes on %s (%ld not)",
 		   dev, bad);
@@ -257,8 +272,9 @@ int main(int argc, char **argv)
 	tap_result(bad == 0 && pool <= MAX_PREALLOC,
 		   "a one-block file took %ld pre-zeroed blocks (at most %d)",
 		   pool, MAX_PREALLOC);
+	pool = stat_of("pool_blocks");
 	delete(fresh);
-	wait_idle(60);
+	wait_pool(pool + 1);
 
 	/* Allocations take them and skip zeroing; no old byte shows. */
 	used = stat_of("used_blocks");
@@ -267,14 +283,16 @@ int main(int argc, char **argv)
 	tap_result(bad == 0, "write(): no new block shows old bytes (%ld pages do)", bad);
 	tap_result(used >= (long)(SIZE / PG) / 2,
 		   "write() allocations used pre-zeroed blocks (%ld of %lu)", used, SIZE / PG);
+	/* The mmap case needs the deleted file's blocks zeroed and pooled. */
+	pool = stat_of("pool_blocks");
 	delete(fresh);
-	wait_idle(60);
+	t0 = wait_pool(pool + SIZE / PG);
 	used = stat_of("used_blocks");
 	bad = fresh_file_dirty_pages(fresh, SIZE, 1, NULL);
 	used = stat_of("used_blocks") - used;
-	tap_result(bad == 0 && used > 0,
-		   "mmap write faults: no old bytes (%ld pages), pre-zeroed blocks used (%ld)",
-		   bad, used);
+	tap_result(t0 >= 0 && bad == 0 && used > 0,
+		   "mmap write faults: no old bytes (%ld pages), pre-zeroed blocks used (%ld; the pool got the deleted file's %lu blocks in %.1f s)",
+		   bad, used, SIZE / PG, t0);
 	delete(fresh);
 
 	/* Delete and allocate while the thread runs, slowly. */
@@ -298,14 +316,19 @@ int main(int argc, char **argv)
 		   "daxvm_prezero=0 forgets the pool");
 	write_knob(knob("daxvm_prezero"), "1");
 	write_old(old, 4 * MiB, NULL);
+	pool = stat_of("pool_blocks");
 	delete(old);
-	wait_idle(60);
+	/* A pool to forget. */
+	t0 = wait_pool(pool + 4 * MiB / PG);
+	pool = stat_of("pool_blocks");
 	snprintf(cmd, sizeof(cmd), "umount %s && mount -o dax=always %s %s",
 		 argv[1], dev, argv[1]);
 	if (system(cmd))
 		tap_die("remount");
-	tap_result(read_num(knob("daxvm_prezero")) == 0 && stat_of("pool_blocks") == 0,
-		   "a remount starts with pre-zeroing off and no pool");
+	tap_result(t0 >= 0 && read_num(knob("daxvm_prezero")) == 0 &&
+		   stat_of("pool_blocks") == 0,
+		   "a remount starts with pre-zeroing off and no pool (%ld blocks before)",
+		   pool);
 
 	/* zeroout=0 (root): the documented exposure of old data. */
 	write_old(old, SIZE, &xo);

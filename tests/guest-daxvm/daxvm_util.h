@@ -83,6 +83,42 @@ static inline double now(void)
 }
 
 /*
+ * How long a test waits for a state it needs (a journal commit reported,
+ * the pre-zeroing thread done, a deferred free): far more than a healthy
+ * kernel takes even under TCG on a loaded host, so that only a state that
+ * never comes fails a test, never a slow machine.
+ */
+#define WAIT_LIMIT	120.0
+
+/*
+ * Polls @cond(@arg) every 10 ms until it holds. Returns the seconds that
+ * took, or -1 after @limit seconds, saying in a TAP comment what it
+ * waited for (@what).
+ */
+static inline double wait_for(int (*cond)(void *), void *arg, double limit,
+			      const char *what)
+{
+	double t0 = now();
+
+	while (!cond(arg)) {
+		if (now() - t0 > limit) {
+			printf("# gave up after %.0f s waiting for %s\n", limit,
+			       what);
+			fflush(stdout);
+			return -1;
+		}
+		usleep(10000);
+	}
+	return now() - t0;
+}
+
+static inline int no_table_waiting(void *arg)
+{
+	(void)arg;
+	return daxvm_stat("tables_waiting") <= 0;
+}
+
+/*
  * Waits until no detached table waits for a process's mmap_lock (kernel
  * patch 0015: a table freed while its process holds the lock, e.g. during
  * a page fault, is freed a little later). Returns the seconds it took, -1
@@ -90,17 +126,41 @@ static inline double now(void)
  */
 static inline double wait_deferred_frees(double limit)
 {
-	double t0 = now();
-	long n;
+	if (daxvm_stat("tables_waiting") < 0)
+		return -2;
+	return wait_for(no_table_waiting, NULL, limit,
+			"no table waiting to be freed (tables_waiting 0)");
+}
 
-	while ((n = daxvm_stat("tables_waiting")) != 0) {
-		if (n < 0)
-			return -2;
-		if (now() - t0 > limit)
-			return -1;
-		usleep(10000);
+/*
+ * Commits the journal of the file system that holds directory @dir and
+ * waits until the commit's callbacks have run. ext4 gives freed blocks
+ * back (to its allocator, and to DaxVM's pre-zeroing) only in the commit
+ * callback, and syncfs() may return before that callback ran: jbd2 counts
+ * a commit as done (and no longer waits for it) just before it runs the
+ * callbacks. It commits one transaction at a time, callbacks included, so
+ * committing a second transaction after the first is the barrier.
+ */
+static inline void fs_commit(const char *dir)
+{
+	char path[4200];
+	int i, fd;
+
+	snprintf(path, sizeof(path), "%s/.daxvm-commit.%d", dir, (int)getpid());
+	for (i = 0; i < 2; i++) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || syncfs(fd))
+			tap_die("syncfs %s", dir);
+		close(fd);
+		if (i)
+			break;
+		/* Something for the second transaction to hold. */
+		fd = open(path, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0)
+			tap_die("create %s", path);
+		close(fd);
+		unlink(path);
 	}
-	return now() - t0;
 }
 
 /* Writes @size bytes of @byte at @off, in pieces of at most 256 KiB. */
