@@ -13,6 +13,7 @@
  */
 #include "daxvm_util.h"
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 
 #ifndef __NR_daxvm_flush_zombies
@@ -227,13 +228,18 @@ static void check_truncate(void)
 	unlink(path);
 }
 
-static volatile int spin_stop;
+static volatile int spin_stop, spin_cpu = -1;
 
 static void *spin(void *arg)
 {
 	while (!spin_stop)
-		;
+		spin_cpu = sched_getcpu();
 	return NULL;
+}
+
+static int spinning_on(void *cpu)
+{
+	return spin_cpu == *(int *)cpu;
 }
 
 /* Sum of the "TLB shootdowns" row of /proc/interrupts. */
@@ -280,22 +286,48 @@ static long shootdowns_of(int fd, int flags, int n)
 static void check_shootdowns(int fd)
 {
 	long plain = 0, batched;
+	cpu_set_t all, one;
+	pthread_attr_t attr;
+	int cpus[2], n = 0, c, tries;
 	pthread_t t;
-	int tries;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || tlb_shootdowns() < 0) {
+	if (sched_getaffinity(0, sizeof(all), &all))
+		tap_die("sched_getaffinity");
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &all))
+			cpus[n++] = c;
+	if (n < 2 || tlb_shootdowns() < 0) {
 		tap_skip("needs two CPUs and a TLB row in /proc/interrupts");
 		return;
 	}
 	set_limit(33);
-	/* A second thread on the other CPU makes every flush an IPI. */
-	if (pthread_create(&t, NULL, spin, NULL))
-		tap_die("pthread_create");
-	usleep(100000);
 	/*
-	 * A flush sends an IPI only while the spinner runs on the other
-	 * CPU; under TCG on a busy host it is sometimes descheduled, so
-	 * measure the baseline again before concluding anything.
+	 * A second thread spinning on the other CPU makes every flush an
+	 * IPI: this thread on one CPU, the spinner pinned to the other, and
+	 * no measuring before it runs there.
+	 */
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		tap_die("sched_setaffinity");
+	CPU_ZERO(&one);
+	CPU_SET(cpus[1], &one);
+	if (pthread_attr_init(&attr) ||
+	    pthread_attr_setaffinity_np(&attr, sizeof(one), &one) ||
+	    pthread_create(&t, &attr, spin, NULL))
+		tap_die("pthread_create");
+	if (wait_for(spinning_on, &cpus[1], WAIT_LIMIT,
+		     "the spinner thread to run on the other CPU") < 0) {
+		spin_stop = 1;
+		pthread_join(t, NULL);
+		sched_setaffinity(0, sizeof(all), &all);
+		tap_result(0, "200 unmaps with a thread on the other CPU: it never ran there");
+		return;
+	}
+	/*
+	 * A flush sends an IPI only while the spinner runs on the other CPU;
+	 * a kernel thread may take that CPU for a moment, so measure the
+	 * baseline again before concluding anything.
 	 */
 	for (tries = 0; tries < 3; tries++) {
 		plain = shootdowns_of(fd, MAP_SHARED_VALIDATE | MAP_DAXVM, 200);
@@ -307,6 +339,7 @@ static void check_shootdowns(int fd)
 	batched = shootdowns_of(fd, BATCH_FLAGS, 200);
 	spin_stop = 1;
 	pthread_join(t, NULL);
+	sched_setaffinity(0, sizeof(all), &all);
 	tap_result(plain >= 100 && batched * 4 <= plain,
 		   "200 unmaps with a thread on the other CPU: %ld TLB shootdowns, %ld batched",
 		   plain, batched);

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	}
 	munmap(q, SIZE);
 	/* Promotions in the fault path free their tables a bit later. */
-	wait_deferred_frees(5);
+	wait_deferred_frees(WAIT_LIMIT);
 	k2 = kbytes(kb_path);
 	eligible = aligned_chunks(fd, 0);
 	if (eligible)

@@ -144,20 +144,20 @@ static int aligned_chunks(const char *file, int nr)
  * once one more tree is parked (others may be parked too: the caller
  * checks that the file's tree comes back).
  */
+static int parked_more(void *before)
+{
+	sync();
+	if (write_knob("/proc/sys/vm/drop_caches", "2"))
+		tap_die("drop_caches");
+	return pool("parked") > *(long *)before;
+}
+
 static int evict(void)
 {
 	long before = pool("parked");
-	int i;
 
-	for (i = 0; i < 20; i++) {
-		sync();
-		if (write_knob("/proc/sys/vm/drop_caches", "2"))
-			tap_die("drop_caches");
-		if (pool("parked") > before)
-			return 1;
-		usleep(100000);
-	}
-	return 0;
+	return wait_for(parked_more, &before, WAIT_LIMIT,
+			"one more parked tree after sync and drop_caches") >= 0;
 }
 
 /*

@@ -15,6 +15,7 @@
  * the wait covers a plain mapping too, reported only.
  */
 #include "daxvm_util.h"
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #define SIZE	(4 * MiB)
@@ -41,6 +42,48 @@ static int make_file(const char *path, int huge)
 	return fd;
 }
 
+/* Is @pid asleep inside system call @nr? (/proc/PID/syscall and stat) */
+static int asleep_in(pid_t pid, long nr)
+{
+	char path[64], buf[512], *p;
+	long got;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	/* "NR args...", or "running" while it runs. */
+	ok = fscanf(f, "%ld", &got) == 1 && got == nr;
+	fclose(f);
+	if (!ok)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	ok = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	     (p[2] == 'S' || p[2] == 'D');
+	fclose(f);
+	return ok;
+}
+
+struct truncator {
+	pid_t pid;
+	int status, exited;
+};
+
+/* Has the child finished, or does it sleep in ftruncate()? */
+static int truncate_settled(void *arg)
+{
+	struct truncator *t = arg;
+
+	if (!t->exited && waitpid(t->pid, &t->status, WNOHANG) == t->pid)
+		t->exited = 1;
+	return t->exited || asleep_in(t->pid, SYS_ftruncate);
+}
+
 /*
  * Pins one page of @path through a mapping made with @flags, unmaps it,
  * truncates in a child, and reports whether the truncate waited for the
@@ -52,7 +95,9 @@ static int pin_and_truncate(const char *dir, int flags, int huge,
 	char path[512], got[PG];
 	struct iovec iov;
 	unsigned char *m;
-	int p[2], fd, status, waited, ok;
+	struct truncator t = { 0 };
+	int p[2], fd, status, waited, ok, i;
+	double took;
 	long faults;
 	pid_t pid;
 
@@ -91,19 +136,33 @@ static int pin_and_truncate(const char *dir, int flags, int huge,
 		close(fd2);
 		_exit(0);
 	}
-	usleep(1500000);
-	waited = waitpid(pid, &status, WNOHANG) == 0;
+	/*
+	 * Wait until the child has got to the truncate (it may take long on
+	 * a loaded host): it waits for the pipe if it sleeps in ftruncate()
+	 * and is still there, not finished, half a second later.
+	 */
+	t.pid = pid;
+	took = wait_for(truncate_settled, &t, WAIT_LIMIT,
+			"the child to finish or to sleep in ftruncate()");
+	waited = took >= 0 && !t.exited;
+	for (i = 0; i < 50 && waited; i++) {
+		usleep(10000);
+		waited = truncate_settled(&t) && !t.exited;
+	}
 	if (read(p[0], got, PG) != PG)
 		tap_die("read pipe");
-	waitpid(pid, &status, 0);
+	if (!t.exited)
+		waitpid(pid, &t.status, 0);
+	status = t.status;
 	if (!unmap_first)
 		munmap(m, SIZE);
 	ok = (!(flags & MAP_DAXVM) || faults == 0) && waited &&
 	     got[0] == (char)pattern(3, PIN_OFF) &&
 	     got[PG - 1] == (char)pattern(3, PIN_OFF) &&
 	     WIFEXITED(status) && !WEXITSTATUS(status);
-	printf("# %s (%ld faults on touch): truncate %s for the page in a pipe, which reads %s\n",
+	printf("# %s (%ld faults on touch): truncate %s (%s after %.2f s) for the page in a pipe, which reads %s\n",
 	       what, faults, waited ? "waited" : "did not wait",
+	       t.exited ? "child finished" : "child asleep in ftruncate", took,
 	       got[0] == (char)pattern(3, PIN_OFF) ? "the file's bytes" : "other bytes");
 	close(p[0]);
 	close(p[1]);

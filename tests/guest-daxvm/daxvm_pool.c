@@ -16,7 +16,9 @@
  * the tables kept on them).
  */
 #include "daxvm_tables.h"
+#include <linux/membarrier.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 
 #define SIZE		(16 * MiB)	/* 8 chunks, 8 tables */
 #define NR_PAGES	(SIZE / PG)
@@ -50,32 +52,67 @@ static void pool_now(struct pool *p)
 	p->bfree = sv.f_bfree;
 }
 
-/* Waits for freed tables to pass their RCU grace period. */
-static void pool_settle(struct pool *p, long in_use)
-{
-	int i;
+struct settle {
+	struct pool *p;
+	long in_use;
+};
 
-	for (i = 0; i < 50; i++) {
-		pool_now(p);
-		if (p->blocks - p->free <= in_use)
-			return;
-		usleep(100000);
-	}
+static int pool_back_to(void *arg)
+{
+	struct settle *s = arg;
+
+	pool_now(s->p);
+	return s->p->blocks - s->p->free <= s->in_use;
 }
 
-/* Waits until no table is on its way back (two equal readings). */
+/*
+ * Waits until freed tables are back in the pool (they return after an RCU
+ * grace period): at most @in_use blocks in use. *@p: the last reading.
+ */
+static void pool_settle(struct pool *p, long in_use)
+{
+	struct settle s = { p, in_use };
+	char what[96];
+
+	snprintf(what, sizeof(what), "the pool to have at most %ld blocks in use",
+		 in_use);
+	wait_for(pool_back_to, &s, WAIT_LIMIT, what);
+}
+
+/*
+ * Waits for an RCU grace period (MEMBARRIER_CMD_GLOBAL is synchronize_rcu()
+ * on more than one CPU), then sleeps a moment so that the callbacks it
+ * made ready can run.
+ */
+static void rcu_grace_period(void)
+{
+	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	usleep(10000);
+}
+
+static int pool_unchanged(void *arg)
+{
+	struct pool *p = arg;
+	long last;
+
+	pool_now(p);
+	last = p->blocks - p->free;
+	rcu_grace_period();
+	rcu_grace_period();
+	pool_now(p);
+	return p->blocks - p->free == last;
+}
+
+/*
+ * Waits until no table is on its way back to the pool: none waits for a
+ * process's mmap_lock, and the blocks in use stay the same across two RCU
+ * grace periods (frees go back after one). *@p: the last reading.
+ */
 static void pool_quiet(struct pool *p)
 {
-	long last = -1;
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		pool_now(p);
-		if (p->blocks - p->free == last)
-			return;
-		last = p->blocks - p->free;
-		usleep(100000);
-	}
+	wait_deferred_frees(WAIT_LIMIT);
+	wait_for(pool_unchanged, p, WAIT_LIMIT,
+		 "the pool's blocks in use to stay the same across RCU grace periods");
 }
 
 /*

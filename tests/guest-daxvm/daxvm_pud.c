@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 	/* Directories go with the inode. */
 	unlink(path);
 	sync();
-	wait_deferred_frees(10);
+	wait_deferred_frees(WAIT_LIMIT);
 	tap_result(daxvm_stat("dirs") == dirs0,
 		   "after unlink every directory is freed (%ld left over)",
 		   daxvm_stat("dirs") - dirs0);

@@ -89,12 +89,10 @@ static int is_zero(const unsigned char *pg)
 	return 1;
 }
 
+/* Freed blocks go back to the allocator in the commit's callback. */
 static void commit(void)
 {
-	sync();
-	/* Freed blocks go back to the allocator after the commit. */
-	usleep(100000);
-	sync();
+	fs_commit(mnt);
 }
 
 /* fallocate()s a filler so that about SLACK_BLOCKS blocks stay free. */

@@ -99,13 +99,15 @@ static void check_deferral(int fd)
 {
 	long d0 = daxvm_stat("tables_deferred"), d1 = d0;
 	pthread_t t;
-	double took;
+	double took, t0;
 	int tries;
 
 	stop = 0;
 	if (pthread_create(&t, NULL, locker, NULL))
 		tap_die("pthread_create");
-	for (tries = 0; tries < 100 && d1 == d0; tries++) {
+	/* Until a punch meets the lock held: bounded by time, not tries. */
+	t0 = now();
+	for (tries = 0; d1 == d0 && now() - t0 < WAIT_LIMIT; tries++) {
 		usleep(20000);
 		touch(map, FSIZE);	/* attach (first half of each chunk) */
 		punch_chunk(fd, 0);
@@ -113,11 +115,11 @@ static void check_deferral(int fd)
 		fill_chunk(fd, 0);
 	}
 	tap_result(d1 > d0,
-		   "a table punched while the mmap_lock is held waits (%ld deferred, %d tries)",
-		   d1 - d0, tries);
+		   "a table punched while the mmap_lock is held waits (%ld deferred, %d tries in %.1f s)",
+		   d1 - d0, tries, now() - t0);
 	stop = 1;
 	pthread_join(t, NULL);
-	took = wait_deferred_frees(5);
+	took = wait_deferred_frees(WAIT_LIMIT);
 	tap_result(took >= 0, "deferred tables are freed once the lock is free (%.2f s)",
 		   took);
 	tap_result(map[0] == 1 && map[HALF] == 0,
@@ -255,7 +257,7 @@ static void stress(int fd, double secs)
 	tap_result(!bad && !vm_errors,
 		   "no other file's byte through the mapping or GUP (%ld bad, %ld errors)",
 		   bad, vm_errors);
-	took = wait_deferred_frees(5);
+	took = wait_deferred_frees(WAIT_LIMIT);
 	tap_result(took >= 0, "no table left waiting (%ld deferred during the run)",
 		   daxvm_stat("tables_deferred") - d0);
 }

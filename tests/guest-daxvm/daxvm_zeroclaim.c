@@ -166,7 +166,7 @@ static void run(const char *data)
 			snprintf(path, sizeof(path), "%s/zeroclaim-t%d", mnt, i);
 			unlink(path);
 		}
-		wait_deferred_frees(10);
+		wait_deferred_frees(WAIT_LIMIT);
 		if (write_knob(knob("daxvm_tables_in_pmem"), "0"))
 			tap_die("daxvm_tables_in_pmem=0 (pool still in use?)");
 
