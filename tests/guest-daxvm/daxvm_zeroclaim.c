@@ -11,19 +11,22 @@
  * of the block: a block claimed by the table pool, filled with page-table
  * entries and given back (with data=writeback ext4 frees data blocks at
  * once, without the journal-commit path that reports frees) must be
- * zeroed again before a file gets it. Each round pre-zeroes the free
- * space, fills the pool with tables, gives its blocks back and lets an
+ * zeroed again before a file gets it. With little free space left, each
+ * round has the thread zero most of it (xattr blocks, freed as metadata),
+ * rebuilds tables into pool blocks, gives them back and lets an
  * unprivileged user allocate files: every byte they did not write must
  * read as zero.
  */
 #include "daxvm_util.h"
 #include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 
-#define OLD_SIZE	(256 * MiB)	/* deleted, so the thread zeroes it */
-#define TABLE_FILE	(32 * MiB)	/* shuffled writes: 16 tables each */
-#define TABLE_FILES	8
-#define FRESH_SIZE	(32 * MiB)
-#define FRESH_FILES	8
+#define NEW_FILE	(16 * KiB)	/* a table each, for 4 blocks */
+#define NEW_FILES	256
+#define ROOM_BLOCKS	4096		/* free blocks left beside the filler */
+#define XATTR_FILES	3000		/* one xattr block each */
+#define FRESH_MAX	(64 * MiB)	/* more than the room left */
 #define ROUNDS		3
 #define USER		1000
 
@@ -82,56 +85,107 @@ static void make_table_file(const char *path, unsigned long size)
 }
 
 /*
- * As an unprivileged user: new files, one byte written per page by a
- * MAP_SHARED write fault (DAX allocates and must zero the rest). Returns
- * the pages holding any other nonzero byte, or -1 on error.
+ * As an unprivileged user: one new file, one byte written per page until
+ * the file system is full, so it gets every free block (DAX allocates
+ * each and must zero the rest of it). Returns the pages holding any byte
+ * it did not write.
  */
-static long fresh_files_dirty(int round)
+static long fresh_file_dirty(int dir, int round)
 {
-	char path[512];
+	unsigned char one = 1, *p;
+	unsigned long len, off, i;
+	char path[64];
 	long bad = 0;
-	int f, fd;
-	unsigned long off, i;
-	unsigned char *p;
+	int fd;
 
-	for (f = 0; f < FRESH_FILES; f++) {
-		snprintf(path, sizeof(path), "%s/zeroclaim-user/f%d.%d", mnt, round, f);
-		fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
-		if (fd < 0 || ftruncate(fd, FRESH_SIZE))
-			return -1;
-		p = mmap(NULL, FRESH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			return -1;
-		for (off = 0; off < FRESH_SIZE; off += PG)
-			p[off] = 1;
-		for (off = 0; off < FRESH_SIZE; off += PG)
-			for (i = 1; i < PG; i++)
-				if (p[off + i]) {
-					bad++;
-					break;
-				}
-		munmap(p, FRESH_SIZE);
-		close(fd);
-		unlink(path);
-	}
+	snprintf(path, sizeof(path), "f%d", round);
+	fd = openat(dir, path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (fd < 0)
+		tap_die("uid %d: create %s", USER, path);
+	for (len = 0; len < FRESH_MAX; len += PG)
+		if (pwrite(fd, &one, 1, len) != 1)
+			break;
+	if (len < FRESH_MAX && errno != ENOSPC)
+		tap_die("uid %d: write %s", USER, path);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		tap_die("uid %d: mmap %s", USER, path);
+	for (off = 0; off < len; off += PG)
+		for (i = 1; i < PG; i++)
+			if (p[off + i]) {
+				bad++;
+				break;
+			}
+	printf("# user %d: wrote %lu pages until the mount was full\n", USER, len / PG);
+	munmap(p, len);
+	close(fd);
+	unlinkat(dir, path, 0);
 	return bad;
 }
 
+static int user_dir, round_no;
+
+/* The directory is opened by root: its parents need not be searchable. */
 static void user_round(void *arg)
 {
 	long bad;
 
+	(void)arg;
 	if (setgid(USER) || setuid(USER))
 		tap_die("setuid %d", USER);
-	bad = fresh_files_dirty(*(int *)arg);
+	bad = fresh_file_dirty(user_dir, round_no);
 	printf("# user %d: %ld pages with bytes it never wrote\n", USER, bad);
 	exit(bad == 0 ? 0 : 1);
 }
 
+/* Free blocks of the mount, in 4 KiB blocks. */
+static unsigned long long free_blocks(void)
+{
+	struct statvfs sv;
+
+	if (statvfs(mnt, &sv))
+		tap_die("statvfs %s", mnt);
+	return sv.f_bavail * (sv.f_frsize / PG);
+}
+
+/*
+ * Files whose only block is an external xattr block: ext4 frees those as
+ * metadata, through the journal, so the thread zeroes them in any data
+ * mode (with data=writeback it never sees file data freed).
+ */
+static void xattr_blocks(const char *dir, int n, int create)
+{
+	static char value[3000];
+	char path[600];
+	int i, fd;
+
+	memset(value, 0x5a, sizeof(value));
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/x%d", dir, i);
+		if (!create) {
+			unlink(path);
+			continue;
+		}
+		/* Distinct values: ext4 shares blocks of equal xattrs. */
+		memcpy(value, &i, sizeof(i));
+		fd = open(path, O_CREAT | O_WRONLY, 0600);
+		if (fd < 0 || fsetxattr(fd, "user.zeroclaim", value, sizeof(value), 0))
+			tap_die("xattr block for %s", path);
+		close(fd);
+	}
+}
+
+/*
+ * One data mode: the table pool takes pre-zeroed blocks (claims them for
+ * writes that never come: it writes tables there), gives them back, and a
+ * user's new files must get them zeroed. The free space is kept small so
+ * that the pool and the user's files have to use the same blocks.
+ */
 static void run(const char *data)
 {
-	char path[512];
-	long bad_rounds = 0, pool_max = 0;
+	char path[600], xdir[512];
+	long bad_rounds = 0, zeroed = 0, pool = 0;
+	unsigned long long room;
 	int r, i, fd;
 
 	remount(data);
@@ -139,47 +193,65 @@ static void run(const char *data)
 	mkdir(path, 0700);
 	if (chown(path, USER, USER))
 		tap_die("chown %s", path);
+	user_dir = open(path, O_RDONLY | O_DIRECTORY);
+	if (user_dir < 0)
+		tap_die("open %s", path);
+	snprintf(xdir, sizeof(xdir), "%s/zeroclaim-x", mnt);
+	mkdir(xdir, 0700);
+
+	/* Leave little room (the filler's tables stay out of the pool). */
+	write_knob(knob("daxvm_tables_in_pmem"), "0");
+	snprintf(path, sizeof(path), "%s/zeroclaim-filler", mnt);
+	fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	room = free_blocks();
+	if (fd < 0 || room < ROOM_BLOCKS ||
+	    fallocate(fd, 0, 0, (room - ROOM_BLOCKS) * PG))
+		tap_die("filler leaving %d free blocks", ROOM_BLOCKS);
+	close(fd);
+
 	if (write_knob(knob("daxvm_prezero"), "1"))
 		tap_die("daxvm_prezero=1");
 	write_knob(knob("daxvm_prezero_rate_mib"), "1048576");
 	for (r = 0; r < ROUNDS; r++) {
-		/* Free space pre-zeroed, so the pool's next blocks are claimed. */
-		snprintf(path, sizeof(path), "%s/zeroclaim-old", mnt);
-		fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
-		if (fd < 0)
-			tap_die("create %s", path);
-		fill_bytes(fd, 0xa5, 0, OLD_SIZE);
-		close(fd);
-		unlink(path);
-		if (!wait_zeroed(120))
-			tap_die("waited 120 s for the thread to zero the freed blocks");
-		pool_max = read_key(knob("daxvm_prezero_stats"), "pool_blocks");
+		/* Most of the room freed as metadata and zeroed by the thread. */
+		xattr_blocks(xdir, XATTR_FILES, 1);
+		xattr_blocks(xdir, XATTR_FILES, 0);
+		if (!wait_zeroed(WAIT_LIMIT))
+			tap_die("waited %.0f s for the thread to zero the freed xattr blocks",
+				WAIT_LIMIT);
+		zeroed = read_key(knob("daxvm_prezero_stats"), "pool_blocks");
 
-		/* Tables in pool blocks, then every pool block given back. */
+		/* New files: their tables take pool blocks; then all back. */
 		if (write_knob(knob("daxvm_tables_in_pmem"), "1"))
 			tap_die("daxvm_tables_in_pmem=1");
-		for (i = 0; i < TABLE_FILES; i++) {
-			snprintf(path, sizeof(path), "%s/zeroclaim-t%d", mnt, i);
-			make_table_file(path, TABLE_FILE);
+		for (i = 0; i < NEW_FILES; i++) {
+			snprintf(path, sizeof(path), "%s/zeroclaim-n%d", mnt, i);
+			make_table_file(path, NEW_FILE);
 		}
-		for (i = 0; i < TABLE_FILES; i++) {
-			snprintf(path, sizeof(path), "%s/zeroclaim-t%d", mnt, i);
+		pool = read_key(knob("daxvm_pool_stats"), "blocks");
+		for (i = 0; i < NEW_FILES; i++) {
+			snprintf(path, sizeof(path), "%s/zeroclaim-n%d", mnt, i);
 			unlink(path);
 		}
 		wait_deferred_frees(WAIT_LIMIT);
 		if (write_knob(knob("daxvm_tables_in_pmem"), "0"))
 			tap_die("daxvm_tables_in_pmem=0 (pool still in use?)");
 
-		if (in_child(user_round, &r))
+		round_no = r;
+		if (in_child(user_round, NULL))
 			bad_rounds++;
-		write_knob(knob("daxvm_tables_in_pmem"), "1");
 	}
 	tap_result(bad_rounds == 0,
-		   "data=%s: %d rounds of zeroed free space, table pool filled and given back, new files of uid %d: %ld rounds with old bytes (pool had %ld zero blocks)",
-		   data, ROUNDS, USER, bad_rounds, pool_max);
+		   "data=%s: %d rounds of a table pool (%ld blocks) taken among pre-zeroed blocks (%ld) and given back, then new files of uid %d: %ld rounds with bytes it never wrote",
+		   data, ROUNDS, pool, zeroed, USER, bad_rounds);
 	write_knob(knob("daxvm_prezero"), "0");
+	write_knob(knob("daxvm_tables_in_pmem"), "1");
+	close(user_dir);
 	snprintf(path, sizeof(path), "%s/zeroclaim-user", mnt);
 	rmdir(path);
+	rmdir(xdir);
+	snprintf(path, sizeof(path), "%s/zeroclaim-filler", mnt);
+	unlink(path);
 }
 
 int main(int argc, char **argv)
