@@ -59,6 +59,8 @@ struct move_extent {
 };
 
 static const char *mnt, *devname;
+static char other_path[1024];	/* the second file of an operation */
+static int other_fd;
 static char dir[512];		/* DIR/daxvm-reuse: the DAX directory */
 static int nr_secrets;
 static const char secret_mark[8] = "DXSECRET";
@@ -194,7 +196,6 @@ static void cleanup(void)
 	nr_secrets = 0;
 	unlink(path("filler"));
 	unlink(path("victim"));
-	unlink(path("other"));
 	commit();
 }
 
@@ -274,7 +275,7 @@ static void store_all(unsigned char *m, unsigned long len)
 struct child_arg {
 	unsigned char *old;
 	unsigned long len;
-	int pipe;
+	int pipe, fd;
 };
 
 /* uid 1000: the inherited old mapping and a new one; results to the pipe. */
@@ -289,11 +290,13 @@ static void attacker(void *a)
 	if (setgroups(0, NULL) || setgid(USER_ID) || setuid(USER_ID))
 		_exit(3);
 	check_view(ca->old, ca->len, &v[0]);
-	fd = open(path("victim"), O_RDWR);
-	m = fd < 0 ? MAP_FAILED : map_daxvm(fd, ca->len, PROT_READ | PROT_WRITE);
+	/* The owner's descriptor (opened by the parent before the fork). */
+	fd = ca->fd;
+	m = map_daxvm(fd, ca->len, PROT_READ | PROT_WRITE);
 	if (m == MAP_FAILED) {
+		/* Reported as -errno of the mmap. */
 		v[1].secret = v[1].sigbus = 0;
-		v[1].stale = -1;
+		v[1].stale = -errno;
 	} else {
 		check_view(m, ca->len, &v[1]);
 	}
@@ -323,6 +326,9 @@ static void run_case(const char *name, unsigned long size, op_fn op)
 	long bad;
 
 	fd = make_victim(path("victim"), size);
+	/* The operations' second file, before the file system is full. */
+	other_fd = make_pattern_file(other_path, 6, size, size);
+	fsync(other_fd);
 	m = map_daxvm(fd, len, PROT_READ | PROT_WRITE);
 	if (m == MAP_FAILED)
 		tap_die("%s: mmap", name);
@@ -351,6 +357,7 @@ static void run_case(const char *name, unsigned long size, op_fn op)
 	ca.old = m;
 	ca.len = len;
 	ca.pipe = p[1];
+	ca.fd = fd;
 	sig = in_child(attacker, &ca);
 	close(p[1]);
 	if (read(p[0], kid, sizeof(kid)) != sizeof(kid))
@@ -372,6 +379,8 @@ static void run_case(const char *name, unsigned long size, op_fn op)
 out:
 	munmap(m, maplen);
 	close(fd);
+	close(other_fd);
+	unlink(other_path);
 	cleanup();
 }
 
@@ -457,18 +466,12 @@ static int op_migrate_punch(int fd, unsigned long *len)
 
 static int op_swap_boot(int fd, unsigned long *len)
 {
-	int other;
-
 	/* The victim's blocks go to the boot loader inode... */
 	if (ioctl(fd, EXT4_IOC_SWAP_BOOT))
 		return errno == EOPNOTSUPP || errno == EINVAL ? 1 : -1;
 	/* ... then to another file, which frees them. */
-	other = open(path("other"), O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (other < 0 || pwrite(other, "x", 1, 0) != 1 || fsync(other))
+	if (ioctl(other_fd, EXT4_IOC_SWAP_BOOT) || ftruncate(other_fd, 0))
 		return -1;
-	if (ioctl(other, EXT4_IOC_SWAP_BOOT) || ftruncate(other, 0))
-		return -1;
-	close(other);
 	/* The owner extends the victim to its old size. */
 	return ftruncate(fd, *len) ? -1 : 0;
 }
@@ -488,28 +491,20 @@ static int move_ext(int orig, int donor, unsigned long len)
 /* The mapped DAX victim is the original; the donor gets its blocks. */
 static int op_move_ext_orig(int fd, unsigned long *len)
 {
-	int other = make_pattern_file(path("other"), 6, *len, *len), r;
+	int r = move_ext(fd, other_fd, *len);
 
-	fsync(other);
-	r = move_ext(fd, other, *len);
-	if (!r && ftruncate(other, 0))
+	if (!r && ftruncate(other_fd, 0))
 		r = -1;
-	close(other);
 	return r;
 }
 
 /* dax=inode: the victim is DAX (its directory's flag), the original not. */
-static char plain[512];
-
 static int op_move_ext_donor(int fd, unsigned long *len)
 {
-	int orig = make_pattern_file(plain, 6, *len, *len), r;
+	int r = move_ext(other_fd, fd, *len);
 
-	fsync(orig);
-	r = move_ext(orig, fd, *len);
-	if (!r && ftruncate(orig, 0))
+	if (!r && ftruncate(other_fd, 0))
 		r = -1;
-	close(orig);
 	return r;
 }
 
@@ -538,18 +533,25 @@ static void case_move_ext_donor(void)
 	if (ioctl(dfd, FS_IOC_FSSETXATTR, &fsx))
 		tap_die("FS_IOC_FSSETXATTR");
 	close(dfd);
-	snprintf(plain, sizeof(plain), "%s/daxvm-reuse-plain", mnt);
-	fd = open(plain, O_RDWR | O_CREAT, 0600);
+	snprintf(other_path, sizeof(other_path), "%s/daxvm-reuse-plain", mnt);
+	fd = open(other_path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0 || ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
-		tap_die("create %s", plain);
+		tap_die("create %s", other_path);
 	close(fd);
 	if (fsx.fsx_xflags & FS_XFLAG_DAX)
-		tap_die("%s is DAX under dax=inode", plain);
+		tap_die("%s is DAX under dax=inode", other_path);
+	fd = open(path("victim"), O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
+		tap_die("create victim");
+	close(fd);
+	if (!(fsx.fsx_xflags & FS_XFLAG_DAX))
+		tap_die("the victim did not inherit the DAX flag");
 	run_case("move-ext-donor", 4 * MiB, op_move_ext_donor);
-	unlink(plain);
+	unlink(other_path);
 	rmdir(dir);
 	remount("dax=always");
 	mkdir(dir, 0755);
+	snprintf(other_path, sizeof(other_path), "%s/other", dir);
 }
 
 static const struct {
@@ -599,6 +601,7 @@ int main(int argc, char **argv)
 	mnt = argv[1];
 	devname = argv[2];
 	snprintf(dir, sizeof(dir), "%s/daxvm-reuse", mnt);
+	snprintf(other_path, sizeof(other_path), "%s/other", dir);
 	mkdir(dir, 0755);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	catch_faults();
