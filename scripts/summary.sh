@@ -39,9 +39,12 @@ for name in sys.argv[2:]:
             # A short detail (testbed checks) is shown under its line.
             detail = r.get("detail") if isinstance(r.get("detail"), str) else ""
             failed.append(line + "".join(f"\n    {show(d)}" for d in detail.splitlines()[-5:]))
-            if os.environ.get("SHOW_LOGS") == "1" and log and pathlib.Path(log).is_file():
-                tail = pathlib.Path(log).read_text(errors="replace").splitlines()[-25:]
-                print(f"--- end of {log} ({show(r['name'])})", *tail, sep="\n    ")
+            # A guest's logs are unpacked next to its results (tests role).
+            fetched = path.with_name(f"{path.stem}-logs") / pathlib.PurePath(log).name if log else None
+            shown = next((p for p in (pathlib.Path(log), fetched) if log and p.is_file()), None)
+            if os.environ.get("SHOW_LOGS") == "1" and shown:
+                tail = shown.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- end of {shown} ({show(r['name'])})", *map(show, tail), sep="\n    ")
         if r.get("skipped_cases"):
             partly.append(show(f"{path.stem}: {r['name']} ({r['skipped_cases']} cases skipped)"))
 for f in failed:

@@ -231,6 +231,21 @@ if [ $rc -eq 1 ] && ! grep -q Traceback <<<"$sum" &&
 else
 	result summary-malformed-record fail "summary rc=$rc: $(tail -n 8 <<<"$sum")"
 fi
+# CI keeps only the terminal: with SHOW_LOGS=1 a failing guest test's log
+# (a guest path in the record) is shown from the copy fetched next to the
+# results, <results>-logs/<name>.log.
+G=$TMP/guest.json
+: >"$G"
+mkdir -p "$TMP/guest-logs"
+printf 'not ok 8 - mmap write faults: marker-%s\n' "$$" >"$TMP/guest-logs/daxvm-prezero.log"
+"$PY" "$WRITER" add "$G" daxvm-prezero fail log=/var/tmp/daxvm-logs/daxvm-prezero.log
+sum=$(SHOW_LOGS=1 "$TOP/scripts/summary.sh" "$G" 2>&1)
+if grep -q "^    not ok 8 - mmap write faults: marker-$$" <<<"$sum"; then
+	result summary-shows-guest-log pass
+else
+	result summary-shows-guest-log fail "summary: $(tail -n 5 <<<"$sum")"
+fi
+
 # ... and copying such a file (test-host.sh does, for these records) keeps
 # every test, as valid records.
 C=$TMP/copied.json
