@@ -122,7 +122,7 @@ BENCH_ON ?= guest
 include bench/bench.mk
 
 ## figure-read-boot the read figure in one quick-loop boot, no VM:
-##                results/<run-id>/read-boot/ with issue3.md; ICOUNT=0 times
+##                results/<run-id>/read-boot/ with targets.md; ICOUNT=0 times
 ##                guest instructions (TCG), see bench/README.md
 figure-read-boot: kernel initramfs guest-bin
 	$(Q)bench/boot-read.sh $(RESULTS)/read-boot --trials $(TRIALS) --sizes $(READ_SIZES) \

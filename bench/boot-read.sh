@@ -6,9 +6,10 @@
 #   ICOUNT=0 bench/boot-read.sh results/x/read-icount --sizes 4K,1G --trials 3
 #
 # OUT gets raw/ (one JSON per trial), commands.txt, data.csv, plot.png and
-# issue3.md. With ICOUNT=N (see scripts/qemu.sh) the guest's clock counts
-# its own instructions, so the times leave out what QEMU spends on its own
-# (translation, its software TLB) and do not depend on the host's load.
+# targets.md (bench/targets.py read). With ICOUNT=N (see scripts/qemu.sh)
+# the guest's clock counts its own instructions, so the times leave out
+# what QEMU spends on its own (translation, its software TLB) and do not
+# depend on the host's load.
 source "$(dirname "$0")/../scripts/lib.sh"
 
 [ $# -ge 1 ] || die "usage: boot-read.sh OUT [daxvm-bench read options]"
@@ -34,7 +35,7 @@ echo === RAW-BEGIN
 (cd /tmp/raw && tar cf - . | gzip | base64)
 echo === RAW-END
 exit \$rc"
-# First line plain (issue3.py reads --sizes and --layouts from it).
+# First line plain (targets.py read reads --sizes and --layouts from it).
 printf '%s\n' "${bench[*]}" "ICOUNT=${ICOUNT:-} scripts/qemu.sh boot:" "$cmd" >"$out/commands.txt"
 
 log "daxvm-bench read in one boot (${accel}); console: $out/console.txt"
@@ -49,6 +50,6 @@ n=$(find "$out/raw" -name '*.json' | wc -l)
 [ "$n" -gt 0 ] || die "the guest wrote no results (see $out/console.txt)"
 "$PY" "$TOP/bench/collect.py" "$out/raw" -o "$out/data.csv"
 "$PY" "$TOP/bench/plot.py" read "$out/data.csv" -o "$out/plot.png"
-"$PY" "$TOP/bench/issue3.py" "$out/data.csv" -o "$out/issue3.md" >/dev/null
-log "$n trials: $out/data.csv, plot.png, issue3.md (guest exit status $rc)"
+"$PY" "$TOP/bench/targets.py" read "$out/data.csv" -o "$out/targets.md" >/dev/null
+log "$n trials: $out/data.csv, plot.png, targets.md (guest exit status $rc)"
 exit $rc

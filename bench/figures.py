@@ -143,7 +143,7 @@ def main():
         args = ["--total", a.append_total, "--sizes", a.append_sizes,
                 "--variants", a.append_variants]
         rc |= run(where, [exe, "append", "--dir", bd / "append"] + common + args, log)
-        # issue 4: nosync (only MAP_DAXVM has kernel dirty tracking), zeroout
+        # knob runs: nosync (only MAP_DAXVM has kernel dirty tracking), zeroout
         # off and pre-zeroing on (unsupported without the knobs)
         daxvm_only = ",".join(v for v in a.append_knob_variants.split(",") if v.startswith("daxvm"))
         for knobs, variants in (("msync=0", daxvm_only), ("zeroout_blocks=0", a.append_knob_variants),
@@ -156,7 +156,7 @@ def main():
         args = ["--sizes", a.overwrite_size, "--writes", a.overwrite_writes]
         rc |= run(where, [exe, "overwrite", "--dir", bd / "overwrite"] + common + args
                   + ["--variants", "write,mmap,daxvm,daxvm-nosync"], log)
-        # the global nosync knob, as in the original (issue 4)
+        # the global nosync knob, as in the original
         rc |= run(where, [exe, "overwrite", "--dir", bd / "overwrite", "--knobs", "msync=0"] + common + args
                   + ["--variants", "daxvm"], log)
     else:

@@ -7,7 +7,7 @@ read:      throughput (GiB/s) and minor faults per operation vs file size,
            one line per interface, one column per file layout (fresh / aged).
 append:    throughput and faults per append vs append size per interface.
 overwrite: random 4 KiB overwrites per second, tracked vs nosync, with the
-           nosync / tracked ratio (issue 4 target >= 1.3x).
+           nosync / tracked ratio (target >= 1.3x).
 db:        record operations per second vs threads, read and update.
 Points are medians over trials, bars span min..max. Variants recorded as
 unsupported or failed are named under the plot, never drawn.

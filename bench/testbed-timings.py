@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Time the testbed's stages and compare them with the targets of issue 2.
+"""Time the testbed's stages and compare them with its speed targets.
 
 Prints a table and writes JSON (default results/testbed-timings.json).
   bench/testbed-timings.py [--fresh] [--out FILE]
@@ -19,7 +19,7 @@ import tempfile
 import time
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
-TARGETS = {  # stage: seconds (issue 2, on a 2-core machine)
+TARGETS = {  # stage: seconds (docs/testbed.md, on a 2-core machine)
     "fresh make vm": 20 * 60,
     "make vm, nothing changed": 60,
     "guest boot to ssh-ready": 60,

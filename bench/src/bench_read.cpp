@@ -65,7 +65,7 @@ std::uint64_t op_read(const std::filesystem::path& p, std::uint64_t size, bool r
 // One operation through a mapping; returns the syscalls it made (open,
 // fstat, mmap, munmap, close; libdaxvm probes the kernel once per process
 // and asks statx only when mmap refuses).
-// Adds the time of the map and unmap calls alone to map_s: issue 3's
+// Adds the time of the map and unmap calls alone to map_s: the target
 // "mmap+munmap independent of file size" excludes the touching.
 std::uint64_t op_map(const std::filesystem::path& p, const map_variant& v,
                      const std::vector<std::uint64_t>& order, double& map_s) {
@@ -126,7 +126,7 @@ int run_read(args& a) {
       run.rep().progress("preparing " + file.string());
       prepare_file(file, size, l, c.seed);
       auto extents = extent_count(file);
-      // Page-table space of DaxVM's persistent tables (issue 3: <= 0.3% of
+      // Page-table space of DaxVM's persistent tables (target: <= 0.3% of
       // file data on fragmented files); absent without the kernel series.
       std::optional<std::uint64_t> table_kb;
       {

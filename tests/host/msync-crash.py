@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Crash points for msync durability of MAP_DAXVM writes (issue 4).
+"""Crash points for msync durability of MAP_DAXVM writes.
 
 Boots the quick-loop kernel again and again on its own NVDIMM. In each
 boot the guest first checks what the previous boot left (journal replayed

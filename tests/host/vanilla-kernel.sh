@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The series with CONFIG_DAXVM=n (issue 3: "behaves exactly as vanilla"):
+# The series with CONFIG_DAXVM=n (it must behave exactly as vanilla):
 # it must build without warnings, boot to a DAX mount, and show no DaxVM
 # interface (tests/guest-daxvm/daxvm_vanilla.c). Needs the guest binaries
 # of the normal build (make guest-bin) and the quick-loop initramfs.
