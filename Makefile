@@ -28,7 +28,7 @@ PLAYBOOK := ANSIBLE_CONFIG=$(TOP)/ansible/ansible.cfg ansible-playbook $(ANSIBLE
 	-e kernel_variant=$(VARIANT)
 
 .PHONY: help deps kernel kernel-export initramfs image guest-bin vm vm-stop ssh \
-	boot test test-host test-guest test-crash test-vanilla lint clean figure-read-boot
+	boot test test-host test-guest test-crash test-vanilla series-check lint clean figure-read-boot
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -109,6 +109,12 @@ test-crash: kernel initramfs guest-bin
 ##                shows no DaxVM interface (build/kernel-vanilla, one quick boot)
 test-vanilla: kernel initramfs guest-bin
 	$(Q)tests/host/vanilla-kernel.sh
+
+## series-check   every prefix of kernel-patches/ builds (normal, vanilla, debug)
+##                and boots with its smoke tests: build/results/series-check.json
+##                (hours on 2 cores; SERIES_FROM=N, SERIES_VARIANTS, SERIES_TESTS)
+series-check: kernel initramfs guest-bin
+	$(Q)scripts/series-check.sh
 
 ## lint           shellcheck-free checks we can run here: ansible-lint, checkpatch
 lint:

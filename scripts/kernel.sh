@@ -7,9 +7,12 @@
 #                            configure and build into build/kernel[-VARIANT]/
 #                            (vanilla: the series with CONFIG_DAXVM=n)
 #   kernel.sh export         write the tree's commits back to kernel-patches/
+#   kernel.sh build-tree [debug|vanilla]
+#                            build KERNEL_SRC into KERNEL_OBJ as it is, no
+#                            series applied (scripts/series-check.sh)
 source "$(dirname "$0")/lib.sh"
 
-SRC=$BUILD/linux
+SRC=${KERNEL_SRC:-$BUILD/linux}
 PATCHES=${KERNEL_PATCHES:-$TOP/kernel-patches}
 STAMP=$BUILD/.kernel-patches.sha
 base_val() { sed -n "s/^$1=//p" "$PATCHES/BASE"; }
@@ -129,15 +132,21 @@ prepared() {
 }
 
 # ... and the variant's config and image are current.
+# The object directory of VARIANT: build/kernel[-VARIANT], or KERNEL_OBJ.
+obj_dir() { # VARIANT
+	echo "${KERNEL_OBJ:-$BUILD/kernel${1:+-$1}}"
+}
+
 up_to_date() { # VARIANT
-	local obj=$BUILD/kernel${1:+-$1}
+	local obj
+	obj=$(obj_dir "$1")
 	prepared && [ "$(cat "$obj/.fragments.sha" 2>/dev/null)" = "$(cat $(fragments "$1") | sha256sum | cut -d' ' -f1)" ] &&
 		image_current "$obj"
 }
 
 build() {
 	local variant=${1:-} obj frags jobs
-	obj=$BUILD/kernel${variant:+-$variant}
+	obj=$(obj_dir "$variant")
 	frags=$(fragments "$variant")
 	need_space "$BUILD" 3000 "the kernel build"
 	mkdir -p "$obj"
@@ -227,6 +236,7 @@ fi
 case ${1:-} in
 prepare) prepare ;;
 build) prepare && build "${2:-}" ;;
+build-tree) build "${2:-}" ;;
 export) export_series ;;
-*) die "usage: kernel.sh prepare|build [debug|vanilla]|export" ;;
+*) die "usage: kernel.sh prepare|build [debug|vanilla]|build-tree [debug|vanilla]|export" ;;
 esac
