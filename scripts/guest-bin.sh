@@ -58,7 +58,7 @@ fi
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
 # The suite runner writes its records with the host's writer.
 install -m755 "$TOP/scripts/result.py" "$OUT/"
-install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$OUT/"
+install -m644 "$TOP"/tests/guest/*.list "$TOP"/tests/guest/*.suite "$TOP"/tests/guest/splat.ere "$OUT/"
 
 # Kernel selftests: -Wall but not -Werror (their code, their warnings).
 ST=$SRC/tools/testing/selftests/vm

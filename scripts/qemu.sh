@@ -193,8 +193,9 @@ cmd_boot() {
 	local rc
 	rc=$(sed -n 's/.*=== DAXVM-EXIT=\([0-9]*\).*/\1/p' "$log" | tr -d '\r')
 	[ -n "$rc" ] || die "the guest did not finish the command (console log: ${log#$TOP/})"
-	# The same splat pattern as the in-guest runner, plus panics.
-	local splat='WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Call Trace:|Kernel panic'
+	# The in-guest runner's splat list, plus panics.
+	local splat
+	splat="$(cat "$TOP/tests/guest/splat.ere")|Kernel panic"
 	if grep -qE "$splat" "$log"; then
 		grep -nE "$splat" "$log" | head >&2
 		die "kernel splat during the run (console log: ${log#$TOP/})"

@@ -19,7 +19,8 @@ SUITE=$1
 OUT=$2
 LOGS=${3:-/var/tmp/daxvm-logs}
 TIMEOUT=${TEST_TIMEOUT:-900}
-SPLAT='WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Call Trace:'
+# The testbed's one list of kernel splats (tests/guest/splat.ere).
+SPLAT=$(cat "$T/splat.ere") || exit 1
 mkdir -p "$LOGS"
 : >"$OUT"
 pass=0 fail=0 skip=0

@@ -119,8 +119,8 @@ def boot(debug, cmd, kill_after, timeout, log):
     return lines, killed, expired.is_set()
 
 
-SPLAT = re.compile(r"WARNING:|BUG:|KASAN:|UBSAN:|Oops|general protection|"
-                   r"possible circular locking|inconsistent lock state|Call Trace:|Kernel panic")
+# The testbed's one list of kernel splats, plus panics.
+SPLAT = re.compile((TOP / "tests/guest/splat.ere").read_text().strip() + "|Kernel panic")
 
 
 def main():
