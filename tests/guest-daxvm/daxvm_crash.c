@@ -156,10 +156,7 @@ static int verify(const char *dir)
 
 int main(int argc, char **argv)
 {
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return churn(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "verify"))

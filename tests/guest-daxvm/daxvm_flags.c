@@ -74,14 +74,8 @@ int main(int argc, char **argv)
 {
 	int ext4, xfs, other, ro, e;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR XFS_DAX_DIR NON_DAX_DIR\n", argv[0]);
-		return 2;
-	}
-	if (check_version() < 0) {
-		printf("1..0 # SKIP no /proc/fs/daxvm/version: kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 4, argv[0], "EXT4_DAX_DIR XFS_DAX_DIR NON_DAX_DIR");
+	tap_skip_all_if(check_version() < 0, "no /proc/fs/daxvm/version: kernel without DaxVM");
 	tap_plan(11);
 	tap_result(check_version() == 0, "/proc/fs/daxvm/version is \"%d\\n\"",
 		   DAXVM_UAPI_VERSION);

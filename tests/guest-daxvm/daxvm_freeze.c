@@ -96,14 +96,8 @@ int main(int argc, char **argv)
 	pthread_t t[2];
 	int fd, dfd, i, blocked;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 2, argv[0], "DIR");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	tap_plan(4);
 	snprintf(path, sizeof(path), "%s/daxvm-freeze.%d", argv[1], getpid());
 	fd = make_pattern_file(path, 9, SIZE, 2 * MiB);

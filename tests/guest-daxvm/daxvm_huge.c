@@ -93,14 +93,8 @@ int main(int argc, char **argv)
 	long k0, k1, k2, f;
 	int fd, c, eligible, tries;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR DEV\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "EXT4_DAX_DIR DEV");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	tap_plan(5);
 	snprintf(kb_path, sizeof(kb_path), "/proc/fs/ext4/%s/daxvm_kbytes_occupied", argv[2]);
 	buf = malloc(MiB);

@@ -30,14 +30,8 @@ int main(int argc, char **argv)
 	long k0, k1, k2, f, bad;
 	int fd, e;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR DEV\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "EXT4_DAX_DIR DEV");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	snprintf(on_path, sizeof(on_path), "/proc/fs/ext4/%s/daxvm_page_tables_on", argv[2]);
 	snprintf(kb_path, sizeof(kb_path), "/proc/fs/ext4/%s/daxvm_kbytes_occupied", argv[2]);
 	snprintf(path, sizeof(path), "%s/daxvm_knobs.%d", argv[1], getpid());

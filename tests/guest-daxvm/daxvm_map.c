@@ -418,14 +418,8 @@ int main(int argc, char **argv)
 {
 	int f0, f1, f2;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 2, argv[0], "EXT4_DAX_DIR");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	tap_plan(31);
 	f0 = make_pattern_file(file(0), 0, F0, 4 * MiB);

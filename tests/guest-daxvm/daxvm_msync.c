@@ -316,17 +316,11 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	if (!strcmp(argv[1], "writer") && argc == 4)
 		return run_writer(argv[2], strtoul(argv[3], NULL, 0));
 	if (!strcmp(argv[1], "verify") && argc == 5)
 		return run_verify(argv[2], strtoul(argv[3], NULL, 0), atol(argv[4]));
-	if (access("/proc/fs/daxvm/stats", R_OK)) {
-		printf("1..0 # SKIP kernel without DaxVM dirty tracking\n");
-		return 4;
-	}
+	tap_skip_all_if(access("/proc/fs/daxvm/stats", R_OK), "kernel without DaxVM dirty tracking");
 	return run_test(argv[2]);
 }

@@ -290,19 +290,13 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		tap_die("usage: daxvm_persist DIR DEVNAME");
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	mnt = argv[1];
 	snprintf(knob_dir, sizeof(knob_dir), "/proc/fs/ext4/%s", argv[2]);
 	snprintf(dev, sizeof(dev), "/dev/%s", argv[2]);
 	snprintf(path, sizeof(path), "%s/daxvm-persist.dat", mnt);
 	snprintf(seq_path, sizeof(seq_path), "%s/daxvm-persist-seq.dat", mnt);
-	if (pool("restore") < 0) {
-		printf("1..0 # SKIP kernel without kept tables\n");
-		return 4;
-	}
+	tap_skip_all_if(pool("restore") < 0, "kernel without kept tables");
 	catch_faults();
 	check_owner();
 

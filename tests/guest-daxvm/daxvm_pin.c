@@ -177,10 +177,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 2)
 		tap_die("usage: daxvm_pin DIR");
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	tap_result(pin_and_truncate(argv[1], MAP_SHARED, 0, 0, "plain DAX"),
 		   "plain DAX mapping: truncate waits for a page held by a pipe");
 	tap_result(pin_and_truncate(argv[1], MAP_SHARED_VALIDATE | MAP_DAXVM,

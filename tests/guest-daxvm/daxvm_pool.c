@@ -144,10 +144,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		tap_die("usage: daxvm_pool DIR DEVNAME");
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	mnt = argv[1];
 	devname = argv[2];
 	snprintf(knob_dir, sizeof(knob_dir), "/proc/fs/ext4/%s", devname);

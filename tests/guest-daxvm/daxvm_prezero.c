@@ -219,16 +219,10 @@ int main(int argc, char **argv)
 	int i, rounds;
 	double t0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR DEVNAME\n", argv[0]);
-		return 2;
-	}
+	tap_usage_if(argc != 3, argv[0], "DIR DEVNAME");
 	snprintf(knob_dir, sizeof(knob_dir), "/proc/fs/ext4/%s", argv[2]);
 	mnt = argv[1];
-	if (!daxvm_kernel() || access(knob("daxvm_prezero"), F_OK)) {
-		printf("1..0 # SKIP kernel without DaxVM pre-zeroing\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel() || access(knob("daxvm_prezero"), F_OK), "kernel without DaxVM pre-zeroing");
 	snprintf(dev, sizeof(dev), "/dev/%s", argv[2]);
 	snprintf(old, sizeof(old), "%s/prezero-old", argv[1]);
 	snprintf(fresh, sizeof(fresh), "%s/prezero-new", argv[1]);

@@ -65,10 +65,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		tap_die("usage: daxvm_pud DIR DEVNAME");
-	if (!daxvm_kernel() || daxvm_stat("dirs_attached") < 0) {
-		printf("1..0 # SKIP kernel without PUD-level attachment\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel() || daxvm_stat("dirs_attached") < 0, "kernel without PUD-level attachment");
 	snprintf(path, sizeof(path), "%s/daxvm-pud.dat", argv[1]);
 	snprintf(dev, sizeof(dev), "/dev/%s", argv[2]);
 	tap_plan(12);

@@ -144,14 +144,8 @@ int main(int argc, char **argv)
 	double t0;
 	int round;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR SECONDS\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "DIR SECONDS");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	seconds = atof(argv[2]);
 	snprintf(path, sizeof(path), "%s/daxvm_pudpin.%d", dir, getpid());

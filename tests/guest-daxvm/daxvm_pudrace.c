@@ -74,14 +74,8 @@ int main(int argc, char **argv)
 	unsigned char v;
 	int fd, sfd, i;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR ROUNDS\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "DIR ROUNDS");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	rounds = atol(argv[2]);
 	snprintf(path, sizeof(path), "%s/daxvm_pudrace.%d", argv[1], getpid());
 	fd = make_pattern_file(path, ID, GiB, 2 * MiB);

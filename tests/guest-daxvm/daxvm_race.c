@@ -88,14 +88,8 @@ int main(int argc, char **argv)
 	int status[3], i, fd;
 	pid_t pid[3];
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR [SECONDS]\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc < 2, argv[0], "EXT4_DAX_DIR [SECONDS]");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	snprintf(apath, sizeof(apath), "%s/daxvm_race.a.%d", argv[1], getpid());
 	snprintf(bpath, sizeof(bpath), "%s/daxvm_race.b.%d", argv[1], getpid());
 	tap_plan(3);

@@ -586,18 +586,9 @@ int main(int argc, char **argv)
 {
 	unsigned int i;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s DIR DEVNAME [CASE...]\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
-	if (geteuid()) {
-		printf("1..0 # SKIP needs root\n");
-		return 4;
-	}
+	tap_usage_if(argc < 3, argv[0], "DIR DEVNAME [CASE...]");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
+	tap_skip_all_if(geteuid(), "needs root");
 	mnt = argv[1];
 	devname = argv[2];
 	snprintf(dir, sizeof(dir), "%s/daxvm-reuse", mnt);

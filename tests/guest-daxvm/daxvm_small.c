@@ -204,18 +204,9 @@ static void test_truncate_punch(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
-	if (daxvm_stat("ptes_prefilled") < 0) {
-		printf("1..0 # SKIP kernel without filled heads and tails\n");
-		return 4;
-	}
+	tap_usage_if(argc != 2, argv[0], "EXT4_DAX_DIR");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
+	tap_skip_all_if(daxvm_stat("ptes_prefilled") < 0, "kernel without filled heads and tails");
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	catch_faults();
 	tap_plan(15);

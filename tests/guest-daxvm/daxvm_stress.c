@@ -131,14 +131,8 @@ int main(int argc, char **argv)
 	int procs = argc > 3 ? atoi(argv[3]) : 4, i, st, ok = 1, fd;
 	long made;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR [SECONDS] [PROCS]\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc < 2, argv[0], "EXT4_DAX_DIR [SECONDS] [PROCS]");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	snprintf(path[0], sizeof(path[0]), "%s/daxvm_stress.%d", argv[1], getpid());
 	snprintf(path[1], sizeof(path[1]), "%s/daxvm_stress2.%d", argv[1], getpid());
 	batching = read_num("/proc/fs/daxvm/version") >= 2;

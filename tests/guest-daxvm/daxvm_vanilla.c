@@ -67,14 +67,8 @@ int main(int argc, char **argv)
 	int fd, e1, e2, e3;
 	unsigned long off;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s EXT4_DAX_DIR DEVNAME\n", argv[0]);
-		return 2;
-	}
-	if (access("/proc/fs/daxvm", F_OK) == 0) {
-		printf("1..0 # SKIP kernel with DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "EXT4_DAX_DIR DEVNAME");
+	tap_skip_all_if(access("/proc/fs/daxvm", F_OK) == 0, "kernel with DaxVM");
 	tap_plan(6);
 	snprintf(knobs, sizeof(knobs), "/proc/fs/ext4/%s", argv[2]);
 	tap_result(daxvm_entries(knobs) == 0, "no daxvm_* knobs in %s, no /proc/fs/daxvm", knobs);

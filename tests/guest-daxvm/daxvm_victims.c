@@ -49,14 +49,8 @@ int main(int argc, char **argv)
 	double t0;
 	DIR *d;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR SECONDS\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "DIR SECONDS");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	catch_faults();
 	tap_plan(1);
 	for (t0 = now(); now() - t0 < atof(argv[2]);) {

@@ -270,10 +270,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		tap_die("usage: daxvm_walk EXT4_DAX_DIR SECONDS");
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	secs = atof(argv[2]);
 	tap_plan(7);
 	snprintf(apath, sizeof(apath), "%s/daxvm-walk-a.dat", argv[1]);

@@ -258,14 +258,8 @@ int main(int argc, char **argv)
 {
 	char devpath[256];
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR DEVNAME\n", argv[0]);
-		return 2;
-	}
-	if (!daxvm_kernel()) {
-		printf("1..0 # SKIP kernel without DaxVM\n");
-		return 4;
-	}
+	tap_usage_if(argc != 3, argv[0], "DIR DEVNAME");
+	tap_skip_all_if(!daxvm_kernel(), "kernel without DaxVM");
 	mnt = argv[1];
 	snprintf(devpath, sizeof(devpath), "/dev/%s", argv[2]);
 	dev = devpath;

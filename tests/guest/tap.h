@@ -44,6 +44,24 @@ static inline int tap_finish(void)
 	return tap_failed ? 1 : 0;
 }
 
+/* Exit 2 (usage error) with "usage: PROG ARGS" if @bad. */
+static inline void tap_usage_if(int bad, const char *prog, const char *args)
+{
+	if (!bad)
+		return;
+	fprintf(stderr, "usage: %s %s\n", prog, args);
+	exit(2);
+}
+
+/* Skip the whole test (exit 4, kselftest's KSFT_SKIP) if @skip. */
+static inline void tap_skip_all_if(int skip, const char *why)
+{
+	if (!skip)
+		return;
+	printf("1..0 # SKIP %s\n", why);
+	exit(4);
+}
+
 #define tap_die(...) do { printf("Bail out! "); printf(__VA_ARGS__); \
 	printf(" (errno %d: %s)\n", errno, strerror(errno)); exit(2); } while (0)
 
