@@ -204,6 +204,29 @@ check_config() {
 	[ $bad = 0 ] || die "kernel config fragments are not satisfied"
 }
 
+# kernel-patches/cover-letter.txt: git format-patch's cover letter of the
+# series (shortlog, diffstat) around the text of cover-letter.body (first
+# line: the subject). Dated like the last patch, so an unchanged series
+# exports an unchanged letter.
+cover_letter() {
+	local body=$PATCHES/cover-letter.body tmp
+	[ -f "$body" ] || return 0
+	tmp=$(mktemp -d)
+	(cd "$SRC" && git format-patch -q --cover-letter --no-signature --zero-commit \
+		-o "$tmp" daxvm-base..HEAD) || die "git format-patch --cover-letter failed"
+	"$PY" - "$tmp/0000-cover-letter.patch" "$body" "$(cd "$SRC" && git log -1 --format=%aD)" \
+		>"$PATCHES/cover-letter.txt" <<'PY' || die "could not write the cover letter"
+import sys
+letter, body, date = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3]
+subject, _, blurb = body.partition("\n")
+assert "*** SUBJECT HERE ***" in letter and "*** BLURB HERE ***" in letter
+lines = [f"Date: {date}" if l.startswith("Date: ") else l for l in letter.split("\n")]
+letter = "\n".join(lines).replace("*** SUBJECT HERE ***", subject.strip())
+sys.stdout.write(letter.replace("*** BLURB HERE ***", blurb.strip("\n")))
+PY
+	rm -rf "$tmp"
+}
+
 export_series() {
 	local n
 	(cd "$SRC" && [ -z "$(git status --porcelain --untracked-files=no)" ]) ||
@@ -215,6 +238,7 @@ export_series() {
 			-o "$PATCHES" daxvm-base..HEAD)
 	fi
 	(cd "$PATCHES" && ls -1 *.patch 2>/dev/null) >"$PATCHES/series" || true
+	[ "$n" -eq 0 ] || cover_letter
 	patches_sha >"$STAMP"
 	log "exported $n patches to kernel-patches/"
 }

@@ -243,6 +243,33 @@ fi
 sed 's/LANE: debug/LANE: nightly/' "$TOP/ci/gitlab/daxvm-testbed.gitlab-ci.yml" >"$TMP/gitlab.yml"
 expect ci-check-refuses-drift "runs lanes .*nightly" "$TOP/ci/check.sh" "$TOP/ci/github/daxvm-testbed.yml" "$TMP/gitlab.yml"
 
+# The cover letter is the series' own: its "[PATCH 00/N]" counts the
+# patches of kernel-patches/series and its shortlog lists their subjects in
+# order (make kernel-export writes it; an edited series without an export
+# shows here).
+out=$("$PY" - "$TOP/kernel-patches" <<'PY' 2>&1
+import pathlib, re, sys
+kp = pathlib.Path(sys.argv[1])
+series = [l for l in (kp / "series").read_text().split() if not l.startswith("#")]
+subjects = []
+for p in series:
+    text = (kp / p).read_text()
+    m = re.search(r"^Subject: \[PATCH(?: \d+/\d+)?\] (.*(?:\n [^\n]*)*)", text, re.M)
+    subjects.append(" ".join(m.group(1).split()))
+letter = (kp / "cover-letter.txt").read_text()
+head = re.search(r"^Subject: \[PATCH 0+/(\d+)\]", letter, re.M)
+assert head and int(head.group(1)) == len(series), f"cover letter counts {head and head.group(1)}, series has {len(series)}"
+short = re.search(r"^\S.* \((\d+)\):\n((?:  .*\n(?:    .*\n)*)+)", letter, re.M)
+listed = [" ".join(e.split()) for e in re.split(r"\n(?=  \S)", short.group(2).rstrip("\n"))]
+assert listed == subjects, f"shortlog differs from the series at {next(i for i, (a, b) in enumerate(zip(listed + [''] * 99, subjects + [''] * 99)) if a != b) + 1}"
+PY
+)
+if [ $? -eq 0 ]; then
+	result kernel-cover-letter-current pass
+else
+	result kernel-cover-letter-current fail "$out"
+fi
+
 # CI keeps only the terminal: with SHOW_LOGS=1 a failing guest test's log
 # (a guest path in the record) is shown from the copy fetched next to the
 # results, <results>-logs/<name>.log.
