@@ -46,8 +46,8 @@ ifeq ($(BENCH_ON),guest)
 BENCH_TOP := $(abspath $(BENCH_SRC)/..)
 ifndef BENCH_DIR
 # DaxVM's file-system adapter is ext4's: the first ext4 NVDIMM.
-BENCH_DIR := $(shell $(BENCH_PY) $(BENCH_TOP)/scripts/config.py nvdimms | \
-	sed -n 's/.*fs=ext4 mount=\([^ ]*\).*/\1/p' | head -n1)/bench
+BENCH_DIR := $(shell $(BENCH_PY) $(BENCH_TOP)/scripts/config.py --fields nvdimms fs mount | \
+	awk '$$1 == "ext4" {print $$2; exit}')/bench
 endif
 # The JSON records these and the guest cannot know them; DB_THREADS is left
 # to figures.py, which asks the guest for its CPU count.

@@ -77,9 +77,8 @@ accel_args() {
 # One memory-backend-file + nvdimm device per configured NVDIMM. The files
 # persist; they are created sparse at the configured size and checked.
 nvdimm_args() {
-	local prefix=$1 line name size_mib file slots=0 total=0
-	while read -r line; do
-		eval "$line" # name=... size_mib=... fs=... mount=...
+	local prefix=$1 name size_mib file
+	while IFS=$'\t' read -r name size_mib; do
 		file=$BUILD/${prefix}${name}.img
 		if [ ! -e "$file" ]; then
 			need_space "$BUILD" 64 "the NVDIMM backing file $file"
@@ -88,11 +87,7 @@ nvdimm_args() {
 		check_backing "$file" "$size_mib"
 		ARGS+=(-object "memory-backend-file,id=mem-$name,share=on,mem-path=$file,size=${size_mib}M,align=2M"
 			-device "nvdimm,id=nv-$name,memdev=mem-$name")
-		slots=$((slots + 1))
-		total=$((total + size_mib))
-	done < <(cfg nvdimms)
-	MAXMEM=$((MEM + total + 1024))
-	SLOTS=$((slots + 1))
+	done < <(cfg --fields nvdimms name size_mib)
 }
 
 check_backing() { # FILE SIZE_MIB
@@ -145,7 +140,8 @@ base_args() {
 	local cpus
 	cpus=$(cfg vm_cpus)
 	[ -z "${ICOUNT:-}" ] || cpus=1
-	ARGS+=(-machine pc,nvdimm=on -m "${MEM}M,slots=$SLOTS,maxmem=${MAXMEM}M"
+	# Memory arithmetic of both providers: ansible/group_vars/all.yml.
+	ARGS+=(-machine pc,nvdimm=on -m "${MEM}M,slots=$(cfg vm_memory_slots),maxmem=$(cfg vm_maxmem_mib)M"
 		-smp "$cpus" -kernel "$KERNEL")
 }
 

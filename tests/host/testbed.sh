@@ -270,6 +270,20 @@ else
 	result kernel-cover-letter-current fail "$out"
 fi
 
+# Derived configuration facts (memory arithmetic, the VM's name) are
+# expressions in group_vars/all.yml: scripts/config.py (QEMU provider)
+# must render them exactly as Ansible does (libvirt provider).
+keys="vm_maxmem_mib vm_memory_slots vm_memory_with_nvdimms_mib vm_name testbed_build"
+ours=$("$TOP/scripts/config.py" $keys | paste -sd' ')
+theirs=$(cd "$TOP/ansible" && ANSIBLE_CONFIG=$TOP/ansible/ansible.cfg ansible localhost -o -m debug \
+	-a "msg='$(for k in $keys; do printf '{{ %s }} ' "$k"; done)'" \
+	-e @group_vars/all.yml $([ -f local.yml ] && echo -e @local.yml) -e playbook_dir="$TOP/ansible" 2>&1 | sed -n 's/.*"msg": "\(.*\) "}.*/\1/p')
+if [ -n "$ours" ] && [ "$ours" = "$theirs" ]; then
+	result config-derived-facts-agree pass
+else
+	result config-derived-facts-agree fail "config.py: '$ours'; ansible: '$theirs'"
+fi
+
 # CI keeps only the terminal: with SHOW_LOGS=1 a failing guest test's log
 # (a guest path in the record) is shown from the copy fetched next to the
 # results, <results>-logs/<name>.log.
