@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the build into a scratch prefix, then builds and runs two
 # consumers: a CMake one (find_package(daxvm) -> daxvm::daxvm) and a C one
-# via pkg-config (daxvm.pc), and runs the installed daxvm-info.
+# via pkg-config (daxvm.pc), runs the installed daxvm-info and preloads the
+# installed libdaxvm-preload.so (next to libdaxvm) into a program.
 #   usage: install-check.sh BUILD_DIR [EXTRA_FLAGS]
 set -eu
 build=$1
@@ -47,4 +48,17 @@ cc -std=c11 -Wall -Wextra -Werror $flags $(pkg-config --cflags daxvm) "$here/con
 "$info" "$prefix" >"$work/info.json" || die "installed $info does not run"
 grep -q '"kernel": {"daxvm": ' "$work/info.json" || die "installed daxvm-info: $(cat "$work/info.json")"
 echo "installed daxvm-info ok"
+
+# The preload shim is installed with the library, in the same libdir.
+preload=$(find_one '*/libdaxvm-preload.so')
+[ "$(cd "$(dirname "$preload")" && pwd -P)" = "$(cd "$libdir" && pwd -P)" ] ||
+  die "$preload is not in the libdir $libdir"
+rm -f "$work/preload.stats"
+# A system program (the consumers may carry ASan, which must come first)
+# that leaves by exit(), not _exit() as dash does, so the report is written.
+LD_PRELOAD=$preload DAXVM_PRELOAD_STATS=$work/preload.stats cat /dev/null ||
+  die "cat fails under the installed $preload"
+grep -q '^attached [0-9]* fallback [0-9]*' "$work/preload.stats" ||
+  die "installed $preload wrote no stats: $(cat "$work/preload.stats" 2>/dev/null)"
+echo "installed libdaxvm-preload.so ok"
 echo "install check ok"
