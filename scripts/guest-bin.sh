@@ -33,10 +33,11 @@ done
 # The DaxVM tests need the series' uapi header: built only when the kernel
 # has it (the series is staged until it passes the whole suite). Only the
 # stale ones are removed (removing all made every run rebuild them): all
-# without the header, else those whose source is gone.
+# without the header, else those whose source is gone (also the old shim
+# daxvm_preload.so, now the userlib's libdaxvm-preload.so, below).
 stale() { # NAME (without .so)
 	[ -f "$HDRS/linux/daxvm.h" ] || return 0
-	[ ! -f "$TOP/tests/guest-daxvm/$1.c" ] && [ ! -f "$TOP/tests/guest-daxvm/preload/$1.c" ]
+	[ ! -f "$TOP/tests/guest-daxvm/$1.c" ]
 }
 for f in "$OUT"/daxvm_*; do
 	n=$(basename "$f" .so)
@@ -49,11 +50,6 @@ if [ -f "$HDRS/linux/daxvm.h" ]; then
 		build_c "$OUT/$(basename "$c" .c)" "$c"
 	done
 	install -m644 "$TOP/tests/guest-daxvm/daxvm.suite" "$OUT/"
-	# Dynamic on purpose: preloaded into the guest's own stress-ng.
-	pre=$TOP/tests/guest-daxvm/preload/daxvm_preload.c
-	if [ ! -f "$OUT/daxvm_preload.so" ] || [ -n "$(find "$pre" "$HDRS" -newer "$OUT/daxvm_preload.so" -print -quit)" ]; then
-		ccache gcc -O2 -Wall -Werror -shared -fPIC -isystem "$HDRS" -o "$OUT/daxvm_preload.so" "$pre" -ldl
-	fi
 fi
 install -m755 "$TOP"/tests/guest/*.sh "$OUT/"
 # The suite runner writes its records with the host's writer.
@@ -81,16 +77,20 @@ done >"$OUT/selftests-vm.suite"
 echo "${variant:-normal}" >"$OUT/.variant"
 
 # The userlib's guest tests and examples, static so they run in the
-# initramfs too. Built against the same uapi headers as the kernel.
+# initramfs too. Built against the same uapi headers as the kernel. Its
+# preload shim is a shared library whatever BUILD_SHARED_LIBS says (it is
+# preloaded into the guest's own dynamic programs: stress-ng, python3).
 UL=$BUILD/userlib-guest
 cmake -S "$TOP/userlib" -B "$UL" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARED_LIBS=OFF \
 	-DCMAKE_EXE_LINKER_FLAGS=-static >"$UL.log" 2>&1 ||
 	die "configuring the userlib for the guest failed: ${UL#$TOP/}.log"
 cmake --build "$UL" -j"$(nproc)" --target daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep daxvm-cat daxvm-ctl \
-	>>"$UL.log" 2>&1 || die "building the userlib for the guest failed: ${UL#$TOP/}.log"
+	daxvm-preload >>"$UL.log" 2>&1 || die "building the userlib for the guest failed: ${UL#$TOP/}.log"
 for b in daxvm_guest_tests daxvm-info daxvm-read daxvm-write daxvm-grep daxvm-cat daxvm-ctl; do
 	install -s -m755 "$(find "$UL" -type f -name "$b" -perm -u+x | head -n1)" "$OUT/$b"
 done
+install -s -m755 "$UL/preload/libdaxvm-preload.so" "$OUT/libdaxvm-preload.so"
+install -m755 "$TOP/userlib/tests/preload-check.sh" "$OUT/preload-check.sh"
 
 # The benchmarks and the aging tool (bench/, with its own static copy of
 # the userlib), so `make figure-*` runs them in the guest from /opt/daxvm.
