@@ -67,7 +67,7 @@ run() {
   [ "$(wc -l <"$work/stats")" = 1 ] || die "want one stats line ($*): $(cat "$work/stats")"
   got=$(awk '{print $2, $4}' "$work/stats")
   refused=$(sed -n 's/.* refused //p' "$work/stats" | tr '\n' ' ')
-  echo "$f $n $w $*: $(cat "$work/stats" | tr '\n' ';')"
+  echo "$f $n $w${*:+ $*}: $(tr '\n' ';' <"$work/stats")"
 }
 expect() { # WANT WHAT
   [ "$got" = "$1" ] || die "$2: attached/fallback $got, want $1 (refused: $refused)"
