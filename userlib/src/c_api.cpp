@@ -25,6 +25,8 @@ int guarded(F&& f) noexcept {
     return f();
   } catch (const std::bad_alloc&) {
     return -ENOMEM;
+  } catch (const std::bad_expected_access<std::error_code>& e) {
+    return to_c(e.error());
   } catch (const std::system_error& e) {
     return to_c(e.code());
   } catch (...) {

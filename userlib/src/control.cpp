@@ -95,13 +95,13 @@ static bool is_missing(std::error_code ec) {
 }
 
 result<std::uint64_t> control::get(knob k, std::string_view dev) const {
-  if (!known(k)) return std::errc::invalid_argument;
+  if (!known(k)) return fail(std::errc::invalid_argument);
   const auto& i = info(k);
-  if (i.per_mount && !valid_dev(dev)) return std::errc::invalid_argument;
+  if (i.per_mount && !valid_dev(dev)) return fail(std::errc::invalid_argument);
   auto text = detail::read_text(knob_path(k, dev));
-  if (!text) return is_missing(text.error()) ? missing_knob(*this, proc_, k, dev) : text.error();
+  if (!text) return fail(is_missing(text.error()) ? missing_knob(*this, proc_, k, dev) : text.error());
   std::uint64_t v = 0;
-  if (!detail::parse_u64(*text, v) || (i.boolean && v > 1)) return errc::bad_knob_value;
+  if (!detail::parse_u64(*text, v) || (i.boolean && v > 1)) return fail(errc::bad_knob_value);
   return v;
 }
 
@@ -133,7 +133,7 @@ std::error_code control::set(knob k, std::uint64_t value, std::string_view dev) 
 
 result<std::string> control::device_for(const std::filesystem::path& path) const {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return detail::last_errno();
+  if (::stat(path.c_str(), &st) != 0) return fail(detail::last_errno());
   const std::string majmin =
       std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
 
@@ -157,7 +157,7 @@ result<std::string> control::device_for(const std::filesystem::path& path) const
       if (source.rfind("/dev/", 0) == 0) return source.substr(source.rfind('/') + 1);
     }
   }
-  return std::errc::no_such_device;  // e.g. tmpfs: not on a block device
+  return fail(std::errc::no_such_device);  // e.g. tmpfs: not on a block device
 }
 
 // No kernel patch adds the migration syscall yet (tables live in DRAM).
@@ -177,7 +177,7 @@ std::error_code control::flush_zombies(unsigned flags) const {
   return {};
 #else
   (void)flags;
-  return errc::option_unsupported;
+  return fail(errc::option_unsupported);
 #endif
 }
 

@@ -86,7 +86,7 @@ result<mapping> mapping::map(const std::filesystem::path& path, const map_option
   // A private writable mapping only needs read access to the file.
   bool rw = o.mode == access::read_write && !o.private_copy;
   int fd = ::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return detail::last_errno();
+  if (fd < 0) return fail(detail::last_errno());
   auto r = map(fd, o);
   ::close(fd);
   return r;
@@ -94,17 +94,17 @@ result<mapping> mapping::map(const std::filesystem::path& path, const map_option
 
 result<mapping> mapping::map(int fd, const map_options& o) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return detail::last_errno();
-  if (S_ISDIR(st.st_mode)) return std::errc::is_a_directory;
-  if (!S_ISREG(st.st_mode)) return std::errc::no_such_device;
-  if (st.st_size == 0) return errc::empty_file;
-  if (o.offset % page_size() != 0) return errc::unaligned_offset;
+  if (::fstat(fd, &st) != 0) return fail(detail::last_errno());
+  if (S_ISDIR(st.st_mode)) return fail(std::errc::is_a_directory);
+  if (!S_ISREG(st.st_mode)) return fail(std::errc::no_such_device);
+  if (st.st_size == 0) return fail(errc::empty_file);
+  if (o.offset % page_size() != 0) return fail(errc::unaligned_offset);
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (o.offset >= size) return errc::range_beyond_eof;
+  if (o.offset >= size) return fail(errc::range_beyond_eof);
   const std::uint64_t len = o.length ? o.length : size - o.offset;
-  if (len > size - o.offset) return errc::range_beyond_eof;
+  if (len > size - o.offset) return fail(errc::range_beyond_eof);
   // The kernel rejects DaxVM and MAP_SYNC on private mappings; say so early.
-  if (o.private_copy && (wants_daxvm(o) || o.map_sync)) return std::errc::invalid_argument;
+  if (o.private_copy && (wants_daxvm(o) || o.map_sync)) return fail(std::errc::invalid_argument);
 
   const bool fallback = o.on_unsupported == policy::fallback;
   fallback_reason reason = fallback_reason::none;
@@ -116,13 +116,13 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   if (use_daxvm) {
     auto v = kernel_version(o.proc_root);
     if (!v) {
-      if (!fallback) return errc::kernel_lacks_daxvm;
+      if (!fallback) return fail(errc::kernel_lacks_daxvm);
       use_daxvm = false;
       reason = fallback_reason::kernel_lacks_daxvm;
     } else {
       known = detail::kernel_map_flags(*v);
       if (daxvm_flags(o) & ~known) {
-        if (!fallback) return errc::option_unsupported;
+        if (!fallback) return fail(errc::option_unsupported);
         reason = fallback_reason::option_unsupported;
       }
     }
@@ -144,7 +144,7 @@ result<mapping> mapping::map(int fd, const map_options& o) {
     if (a != MAP_FAILED) {
       if (!fallback) {
         ::munmap(a, len);
-        return errc::option_unsupported;
+        return fail(errc::option_unsupported);
       }
       extra = basic;
       if (reason == fallback_reason::none) reason = fallback_reason::option_unsupported;
@@ -157,13 +157,13 @@ result<mapping> mapping::map(int fd, const map_options& o) {
     // system has no DaxVM (a DAX file on xfs); statx tells which.
     auto p = (extra & MAP_DAXVM) ? probe_fd(fd) : result<file_probe>(file_probe{});
     const bool no_fs = p && p->dax;
-    if (!fallback) return no_fs ? errc::fs_lacks_daxvm : errc::not_dax;
+    if (!fallback) return fail(no_fs ? errc::fs_lacks_daxvm : errc::not_dax);
     extra = no_fs && use_sync ? MAP_SYNC : 0;
     if (reason == fallback_reason::none)
       reason = no_fs ? fallback_reason::fs_lacks_daxvm : fallback_reason::not_dax;
     a = ::mmap(nullptr, len, prot, flags | extra, fd, off);
   }
-  if (a == MAP_FAILED) return detail::last_errno();
+  if (a == MAP_FAILED) return fail(detail::last_errno());
 
   mapping m;
   m.addr_ = a;

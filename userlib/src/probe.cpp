@@ -14,7 +14,7 @@ namespace detail {
 
 result<std::string> read_text(const std::filesystem::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return last_errno();
+  if (fd < 0) return fail(last_errno());
   std::string text;
   char buf[4096];
   for (;;) {
@@ -23,7 +23,7 @@ result<std::string> read_text(const std::filesystem::path& p) {
     if (n < 0) {
       auto ec = last_errno();
       ::close(fd);
-      return ec;
+      return fail(ec);
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
@@ -51,11 +51,11 @@ result<int> read_kernel_version(const std::filesystem::path& proc_root) {
   if (!text) {
     auto ec = text.error();
     if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory)
-      return errc::kernel_lacks_daxvm;
-    return ec;
+      return fail(errc::kernel_lacks_daxvm);
+    return fail(ec);
   }
   std::uint64_t v = 0;
-  if (!detail::parse_u64(*text, v) || v == 0 || v > 1000000) return errc::bad_knob_value;
+  if (!detail::parse_u64(*text, v) || v == 0 || v > 1000000) return fail(errc::bad_knob_value);
   return static_cast<int>(v);
 }
 
@@ -78,7 +78,7 @@ bool kernel_has_daxvm(const std::filesystem::path& proc_root) {
 result<file_probe> probe_fd(int fd) {
   struct statx stx {};
   if (::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0)
-    return detail::last_errno();
+    return fail(detail::last_errno());
   file_probe p;
   p.dax_known = (stx.stx_attributes_mask & STATX_ATTR_DAX) != 0;
   p.dax = p.dax_known && (stx.stx_attributes & STATX_ATTR_DAX) != 0;
@@ -96,7 +96,7 @@ result<file_probe> probe_fd(int fd) {
 
 result<file_probe> probe_file(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return detail::last_errno();
+  if (fd < 0) return fail(detail::last_errno());
   auto r = probe_fd(fd);
   ::close(fd);
   return r;

@@ -27,11 +27,11 @@ file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 file(WRITE "${WORK}/readme_example.cpp" "${code}\n")
 
-# ---- compile as a user would: -std=c++20, the headers and the library ---------
+# ---- compile as a user would: -std=c++23, the headers and the library ---------
 separate_arguments(flags UNIX_COMMAND "${FLAGS}")
 get_filename_component(libdir "${LIB}" DIRECTORY)
 execute_process(
-  COMMAND "${CXX}" -std=c++20 -Wall -Wextra -Werror ${flags} "-I${INCLUDE}"
+  COMMAND "${CXX}" -std=c++23 -Wall -Wextra -Werror ${flags} "-I${INCLUDE}"
           "${WORK}/readme_example.cpp" "${LIB}" "-Wl,-rpath,${libdir}" -o "${WORK}/readme_example"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(NOT rc EQUAL 0)

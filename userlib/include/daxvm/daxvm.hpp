@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <expected>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,7 +17,6 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace daxvm {
 
@@ -36,8 +36,8 @@ enum class errc {
   fs_lacks_daxvm,          // DAX file on a file system without DaxVM (e.g. xfs)
 };
 
-const std::error_category& category() noexcept;
-std::error_code make_error_code(errc e) noexcept;
+[[nodiscard]] const std::error_category& category() noexcept;
+[[nodiscard]] std::error_code make_error_code(errc e) noexcept;
 
 }  // namespace daxvm
 
@@ -46,36 +46,20 @@ struct std::is_error_code_enum<daxvm::errc> : std::true_type {};
 
 namespace daxvm {
 
-// A value or an error_code (std::expected is C++23).
+// A value or an error_code: std::expected with its full interface. Build
+// an error with daxvm::fail(e) (e: daxvm::errc, std::errc or error_code).
 template <class T>
-class result {
- public:
-  result(T value) : v_(std::move(value)) {}
-  result(std::error_code ec) : v_(ec) {}
-  result(errc e) : v_(make_error_code(e)) {}
-  result(std::errc e) : v_(std::make_error_code(e)) {}
+using result = std::expected<T, std::error_code>;
 
-  bool has_value() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
-  // Throws std::system_error if there is no value.
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
-  T& operator*() & { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  // Empty error_code when a value is held.
-  std::error_code error() const noexcept {
-    return has_value() ? std::error_code{} : std::get<1>(v_);
-  }
-
- private:
-  void check() const {
-    if (!has_value()) throw std::system_error(std::get<1>(v_));
-  }
-  std::variant<T, std::error_code> v_;
-};
+[[nodiscard]] inline std::unexpected<std::error_code> fail(std::error_code ec) noexcept {
+  return std::unexpected(ec);
+}
+[[nodiscard]] inline std::unexpected<std::error_code> fail(errc e) noexcept {
+  return std::unexpected(make_error_code(e));
+}
+[[nodiscard]] inline std::unexpected<std::error_code> fail(std::errc e) noexcept {
+  return std::unexpected(std::make_error_code(e));
+}
 
 // ---- Contract constants (from daxvm.h) -------------------------------------
 inline constexpr int uapi_version = DAXVM_UAPI_VERSION;
@@ -88,22 +72,22 @@ inline constexpr int map_no_msync = MAP_NO_MSYNC;
 // DaxVM uapi version from <proc_root>/fs/daxvm/version, or
 // errc::kernel_lacks_daxvm. Syscall numbers alone prove nothing (reused
 // upstream), so this file is the only test.
-result<int> kernel_version(const std::filesystem::path& proc_root = "/proc");
-bool kernel_has_daxvm(const std::filesystem::path& proc_root = "/proc");
+[[nodiscard]] result<int> kernel_version(const std::filesystem::path& proc_root = "/proc");
+[[nodiscard]] bool kernel_has_daxvm(const std::filesystem::path& proc_root = "/proc");
 
 struct file_probe {
   bool dax_known = false;  // the file system reports STATX_ATTR_DAX at all
   bool dax = false;        // the file is in DAX state
   bool map_sync = false;   // a MAP_SHARED_VALIDATE|MAP_SYNC mapping works
 };
-result<file_probe> probe_file(const std::filesystem::path& path);
-result<file_probe> probe_fd(int fd);
+[[nodiscard]] result<file_probe> probe_file(const std::filesystem::path& path);
+[[nodiscard]] result<file_probe> probe_fd(int fd);
 
 // ---- Mapping --------------------------------------------------------------
 enum class access { read_only, read_write };
 enum class policy { fail, fallback };
 enum class fallback_reason { none, kernel_lacks_daxvm, not_dax, option_unsupported, fs_lacks_daxvm };
-const char* to_string(fallback_reason r) noexcept;
+[[nodiscard]] const char* to_string(fallback_reason r) noexcept;
 
 // What to map and how (in the spirit of libpmem2's pmem2_config).
 struct map_options {
@@ -127,7 +111,7 @@ struct map_options {
 };
 
 // Options for short-lived read-only mappings (web server, text search).
-map_options ephemeral_options();
+[[nodiscard]] map_options ephemeral_options();
 
 // A move-only file mapping. The destructor unmaps and never msyncs or throws.
 class mapping {
@@ -139,10 +123,10 @@ class mapping {
   mapping& operator=(const mapping&) = delete;
   ~mapping();
 
-  static result<mapping> map(const std::filesystem::path& path,
+  [[nodiscard]] static result<mapping> map(const std::filesystem::path& path,
                              const map_options& opts = {});
   // fd stays owned by the caller.
-  static result<mapping> map(int fd, const map_options& opts = {});
+  [[nodiscard]] static result<mapping> map(int fd, const map_options& opts = {});
 
   bool mapped() const noexcept { return addr_ != nullptr; }
   bool writable() const noexcept { return writable_; }
@@ -162,10 +146,10 @@ class mapping {
 
   // Make [offset, offset+length) of the mapping durable: msync(MS_SYNC) on
   // the page-aligned covering range, or cache-line flushes for no_msync.
-  std::error_code sync() noexcept;
-  std::error_code sync(std::size_t offset, std::size_t length) noexcept;
+  [[nodiscard]] std::error_code sync() noexcept;
+  [[nodiscard]] std::error_code sync(std::size_t offset, std::size_t length) noexcept;
   // Unmap now and report munmap errors; the mapping becomes empty.
-  std::error_code unmap() noexcept;
+  [[nodiscard]] std::error_code unmap() noexcept;
 
  private:
   void* addr_ = nullptr;
@@ -184,7 +168,7 @@ void flush_cpu_caches(const void* addr, std::size_t length) noexcept;
 // Open, map, hand the bytes to fn, unmap, close. An empty file gives fn an
 // empty span. Returns the mapping error, if any; fn's result is ignored.
 template <class F>
-std::error_code with_file(const std::filesystem::path& path, F&& fn,
+[[nodiscard]] std::error_code with_file(const std::filesystem::path& path, F&& fn,
                           const map_options& opts = ephemeral_options()) {
   auto m = mapping::map(path, opts);
   if (!m) {
@@ -211,35 +195,35 @@ enum class knob {
 };
 // The enumerator's name ("page_tables_on", ...; "unknown" if out of range)
 // and back (exact names only), for command lines and config files.
-const char* to_string(knob k) noexcept;
-std::optional<knob> knob_from_string(std::string_view name) noexcept;
+[[nodiscard]] const char* to_string(knob k) noexcept;
+[[nodiscard]] std::optional<knob> knob_from_string(std::string_view name) noexcept;
 // Every knob, in enum order (for tools that list or record them all).
-std::span<const knob> all_knobs() noexcept;
+[[nodiscard]] std::span<const knob> all_knobs() noexcept;
 
 class control {
  public:
   explicit control(std::filesystem::path proc_root = "/proc",
                    std::filesystem::path sys_root = "/sys");
 
-  result<int> version() const { return kernel_version(proc_); }
-  bool has_daxvm() const { return kernel_has_daxvm(proc_); }
+  [[nodiscard]] result<int> version() const { return kernel_version(proc_); }
+  [[nodiscard]] bool has_daxvm() const { return kernel_has_daxvm(proc_); }
 
   // Block device name (e.g. "pmem0") of the file system holding path.
-  result<std::string> device_for(const std::filesystem::path& path) const;
+  [[nodiscard]] result<std::string> device_for(const std::filesystem::path& path) const;
 
   // dev is ignored for global knobs.
-  result<std::uint64_t> get(knob k, std::string_view dev = {}) const;
-  std::error_code set(knob k, std::uint64_t value,
+  [[nodiscard]] result<std::uint64_t> get(knob k, std::string_view dev = {}) const;
+  [[nodiscard]] std::error_code set(knob k, std::uint64_t value,
                       std::string_view dev = {}) const;
   std::filesystem::path knob_path(knob k, std::string_view dev = {}) const;  // empty: bad k
 
   // Syscalls: errc::kernel_lacks_daxvm unless the probe finds DaxVM,
   // errc::option_unsupported if this DaxVM lacks the call (version < 2 for
   // flush_zombies; no kernel has migrate_tables yet), else the errno.
-  std::error_code migrate_tables(pid_t pid = 0,
+  [[nodiscard]] std::error_code migrate_tables(pid_t pid = 0,
                                  unsigned flags = DAXVM_MIGRATE_TO_DRAM) const;
   // Unmap this process's batched (MAP_DAXVM_BATCHING) unmaps now.
-  std::error_code flush_zombies(unsigned flags = 0) const;
+  [[nodiscard]] std::error_code flush_zombies(unsigned flags = 0) const;
 
  private:
   std::filesystem::path proc_;
