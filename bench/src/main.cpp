@@ -89,13 +89,14 @@ void runner::run(const std::string& variant, json params, const std::string& key
 }
 
 daxvm::map_options to_options(const map_variant& v, bool writable) {
+  // Never map_flags::fallback: never a silent plain mmap.
+  using F = daxvm::map_flags;
   daxvm::map_options o;
-  o.mode = writable ? daxvm::access::read_write : daxvm::access::read_only;
-  o.daxvm = v.daxvm;
-  o.populate = v.populate;
-  o.batching = v.batching;
-  o.no_msync = v.no_msync;
-  o.on_unsupported = daxvm::policy::fail;  // never a silent plain mmap
+  if (writable) o.flags |= F::write;
+  if (v.daxvm) o.flags |= F::daxvm;
+  if (v.populate) o.flags |= F::populate;
+  if (v.batching) o.flags |= F::batching;
+  if (v.no_msync) o.flags |= F::no_msync;
   return o;
 }
 

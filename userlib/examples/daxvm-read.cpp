@@ -10,9 +10,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s FILE [OFFSET [LENGTH]]\n", argv[0]);
     return 2;
   }
-  daxvm::map_options opts;
-  opts.daxvm = true;                               // O(1) attach where supported
-  opts.on_unsupported = daxvm::policy::fallback;   // plain mmap elsewhere
+  // O(1) attach where supported, plain mmap elsewhere.
+  daxvm::map_options opts{.flags = daxvm::map_flags::daxvm | daxvm::map_flags::fallback};
   if (argc > 2) opts.offset = std::strtoull(argv[2], nullptr, 0);
   if (argc > 3) opts.length = std::strtoull(argv[3], nullptr, 0);
 

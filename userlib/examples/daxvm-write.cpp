@@ -23,12 +23,10 @@ int main(int argc, char** argv) {
     std::perror(argv[1]);
     return 1;
   }
-  daxvm::map_options opts;
-  opts.mode = daxvm::access::read_write;
-  opts.daxvm = true;
-  opts.map_sync = true;  // on DAX: page faults keep metadata durable
-  opts.length = len;
-  opts.on_unsupported = daxvm::policy::fallback;
+  // sync: on DAX, page faults keep metadata durable.
+  using F = daxvm::map_flags;
+  const daxvm::map_options opts{.flags = F::write | F::daxvm | F::sync | F::fallback,
+                                .length = len};
   auto m = daxvm::mapping::map(fd, opts);
   ::close(fd);  // the mapping keeps the file alive
   if (!m) {

@@ -1,6 +1,7 @@
 // Thin C adapter over the C++ core. No exception crosses this boundary.
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "internal.hpp"
 
@@ -35,30 +36,14 @@ int guarded(F&& f) noexcept {
 }
 
 daxvm::map_options to_options(const daxvm_map_opts* o) {
-  daxvm::map_options m;
-  if (!o) return m;
-  const unsigned f = o->flags;
-  m.mode = (f & DAXVM_OPT_WRITE) ? daxvm::access::read_write : daxvm::access::read_only;
-  m.offset = o->offset;
-  m.length = o->length;
-  m.daxvm = f & DAXVM_OPT_DAXVM;
-  m.batching = f & DAXVM_OPT_BATCHING;
-  m.ephemeral = f & DAXVM_OPT_EPHEMERAL;
-  m.populate = f & DAXVM_OPT_POPULATE;
-  m.map_sync = f & DAXVM_OPT_SYNC;
-  m.no_msync = f & DAXVM_OPT_NO_MSYNC;
-  m.private_copy = f & DAXVM_OPT_PRIVATE;
-  m.on_unsupported = (f & DAXVM_OPT_FALLBACK) ? daxvm::policy::fallback : daxvm::policy::fail;
-  return m;
+  if (!o) return {};
+  return {.flags = static_cast<daxvm::map_flags>(o->flags), .offset = o->offset, .length = o->length};
 }
-
-constexpr unsigned all_opts = 0x1ff;
 
 template <class Target>
 int map_common(Target target, const daxvm_map_opts* opts, daxvm_mapping** out) noexcept {
   if (!out) return -EINVAL;
   *out = nullptr;
-  if (opts && (opts->flags & ~all_opts)) return -EINVAL;
   return guarded([&] {
     auto r = daxvm::mapping::map(target, to_options(opts));
     if (!r) return to_c(r.error());
@@ -90,8 +75,8 @@ void* daxvm_mapping_addr(const daxvm_mapping* m) noexcept {
 
 size_t daxvm_mapping_size(const daxvm_mapping* m) noexcept { return m ? m->m.size() : 0; }
 
-int daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
-  if (!m) return -EINVAL;
+daxvm_fallback_reason daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
+  if (!m) return DAXVM_FALLBACK_NONE;
   switch (m->m.fallback()) {
     case daxvm::fallback_reason::none: return DAXVM_FALLBACK_NONE;
     case daxvm::fallback_reason::kernel_lacks_daxvm: return DAXVM_FALLBACK_NO_KERNEL;
@@ -99,7 +84,7 @@ int daxvm_mapping_fallback(const daxvm_mapping* m) noexcept {
     case daxvm::fallback_reason::option_unsupported: return DAXVM_FALLBACK_OPTION;
     case daxvm::fallback_reason::fs_lacks_daxvm: return DAXVM_FALLBACK_NO_FS;
   }
-  return -EINVAL;
+  return DAXVM_FALLBACK_NONE;
 }
 
 int daxvm_sync(daxvm_mapping* m, size_t offset, size_t length) noexcept {
@@ -111,10 +96,10 @@ int daxvm_sync(daxvm_mapping* m, size_t offset, size_t length) noexcept {
   return to_c(m->m.sync(offset, length));
 }
 
-int daxvm_unmap(daxvm_mapping* m) noexcept {
-  if (!m) return -EINVAL;
-  int rc = to_c(m->m.unmap());
-  delete m;  // the destructor retries munmap if unmap failed
+int daxvm_unmap(daxvm_mapping** m) noexcept {
+  if (!m || !*m) return -EINVAL;
+  int rc = to_c((*m)->m.unmap());
+  delete std::exchange(*m, nullptr);  // the destructor retries munmap if unmap failed
   return rc;
 }
 
@@ -141,7 +126,7 @@ int daxvm_probe_map_sync(const char* path) noexcept {
   });
 }
 
-int daxvm_knob_get(const char* proc_root, int k, const char* dev, uint64_t* value) noexcept {
+int daxvm_knob_get(const char* proc_root, daxvm_knob k, const char* dev, uint64_t* value) noexcept {
   if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
     daxvm::control c(proc_or_default(proc_root));
@@ -152,7 +137,7 @@ int daxvm_knob_get(const char* proc_root, int k, const char* dev, uint64_t* valu
   });
 }
 
-int daxvm_knob_set(const char* proc_root, int k, const char* dev, uint64_t value) noexcept {
+int daxvm_knob_set(const char* proc_root, daxvm_knob k, const char* dev, uint64_t value) noexcept {
   if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
     daxvm::control c(proc_or_default(proc_root));

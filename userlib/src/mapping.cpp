@@ -19,16 +19,12 @@ std::size_t page_size() noexcept {
   return ps;
 }
 
-bool wants_daxvm(const map_options& o) noexcept {
-  return o.daxvm || o.batching || o.ephemeral || o.no_msync;
-}
-
-// batching, ephemeral and no_msync are options of a MAP_DAXVM mapping.
-int daxvm_flags(const map_options& o) noexcept {
-  int f = wants_daxvm(o) ? MAP_DAXVM : 0;
-  if (o.batching) f |= MAP_DAXVM_BATCHING;
-  if (o.ephemeral) f |= MAP_DAXVM_EPHEMERAL;
-  if (o.no_msync) f |= MAP_NO_MSYNC;
+// The mmap flags of the DaxVM options (valid(): they come with daxvm).
+int daxvm_flags(map_flags o) noexcept {
+  int f = has(o, map_flags::daxvm) ? MAP_DAXVM : 0;
+  if (has(o, map_flags::batching)) f |= MAP_DAXVM_BATCHING;
+  if (has(o, map_flags::ephemeral)) f |= MAP_DAXVM_EPHEMERAL;
+  if (has(o, map_flags::no_msync)) f |= MAP_NO_MSYNC;
   return f;
 }
 
@@ -46,12 +42,9 @@ const char* to_string(fallback_reason r) noexcept {
 }
 
 map_options ephemeral_options() {
-  map_options o;
-  o.daxvm = true;
-  o.ephemeral = true;
-  o.batching = true;  // short-lived: let the kernel batch the TLB flushes
-  o.on_unsupported = policy::fallback;
-  return o;
+  // Short-lived: let the kernel batch the TLB flushes too.
+  return {.flags = map_flags::daxvm | map_flags::ephemeral | map_flags::batching |
+                   map_flags::fallback};
 }
 
 mapping::mapping(mapping&& other) noexcept
@@ -84,7 +77,7 @@ mapping::~mapping() {
 
 result<mapping> mapping::map(const std::filesystem::path& path, const map_options& o) {
   // A private writable mapping only needs read access to the file.
-  bool rw = o.mode == access::read_write && !o.private_copy;
+  bool rw = has(o.flags, map_flags::write) && !has(o.flags, map_flags::private_copy);
   int fd = ::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) return fail(detail::last_errno());
   auto r = map(fd, o);
@@ -103,13 +96,14 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   if (o.offset >= size) return fail(errc::range_beyond_eof);
   const std::uint64_t len = o.length ? o.length : size - o.offset;
   if (len > size - o.offset) return fail(errc::range_beyond_eof);
-  // The kernel rejects DaxVM and MAP_SYNC on private mappings; say so early.
-  if (o.private_copy && (wants_daxvm(o) || o.map_sync)) return fail(std::errc::invalid_argument);
+  // DaxVM options without daxvm, DaxVM or MAP_SYNC on a private mapping
+  // (the kernel refuses those), unknown bits: a misuse, said early.
+  if (!valid(o.flags)) return fail(std::errc::invalid_argument);
 
-  const bool fallback = o.on_unsupported == policy::fallback;
+  const bool fallback = has(o.flags, map_flags::fallback);
   fallback_reason reason = fallback_reason::none;
-  bool use_daxvm = wants_daxvm(o);
-  bool use_sync = o.map_sync;
+  bool use_daxvm = has(o.flags, map_flags::daxvm);
+  bool use_sync = has(o.flags, map_flags::sync);
   // Options this kernel's DaxVM lacks are known from its version: no
   // mmap() call is spent on finding out.
   int known = 0;
@@ -121,17 +115,17 @@ result<mapping> mapping::map(int fd, const map_options& o) {
       reason = fallback_reason::kernel_lacks_daxvm;
     } else {
       known = detail::kernel_map_flags(*v);
-      if (daxvm_flags(o) & ~known) {
+      if (daxvm_flags(o.flags) & ~known) {
         if (!fallback) return fail(errc::option_unsupported);
         reason = fallback_reason::option_unsupported;
       }
     }
   }
-  const int prot = PROT_READ | (o.mode == access::read_write ? PROT_WRITE : 0);
+  const int prot = PROT_READ | (has(o.flags, map_flags::write) ? PROT_WRITE : 0);
   // MAP_SHARED_VALIDATE: plain MAP_SHARED would silently drop unknown flags.
-  int flags = o.private_copy ? MAP_PRIVATE : MAP_SHARED_VALIDATE;
-  if (o.populate) flags |= MAP_POPULATE;
-  int extra = (use_daxvm ? daxvm_flags(o) & known : 0) | (use_sync ? MAP_SYNC : 0);
+  int flags = has(o.flags, map_flags::private_copy) ? MAP_PRIVATE : MAP_SHARED_VALIDATE;
+  if (has(o.flags, map_flags::populate)) flags |= MAP_POPULATE;
+  int extra = (use_daxvm ? daxvm_flags(o.flags) & known : 0) | (use_sync ? MAP_SYNC : 0);
   const auto off = static_cast<off_t>(o.offset);
   // No DAX check up front: the kernel refuses DaxVM and MAP_SYNC on other
   // files (EOPNOTSUPP), and the retries below tell why.

@@ -29,7 +29,9 @@ int c_map_read_sync(const char *path, const char *expect, size_t len)
 	CHECK(daxvm_sync(m, 0, 0) == 0);
 	CHECK(daxvm_sync(m, 1, 1) == 0);
 	CHECK(daxvm_sync(m, len + 1, 0) == -EINVAL);
-	CHECK(daxvm_unmap(m) == 0);
+	CHECK(daxvm_unmap(&m) == 0);
+	CHECK(m == NULL); /* cleared: a second unmap is an error, not a double free */
+	CHECK(daxvm_unmap(&m) == -EINVAL);
 	return 0;
 }
 
@@ -51,9 +53,15 @@ int c_errors(const char *empty_file, const char *regular_file)
 	CHECK(daxvm_map(regular_file, &o, &m) == -DAXVM_ENOTDAX);
 	o.flags = 0x8000; /* unknown option bit */
 	CHECK(daxvm_map(regular_file, &o, &m) == -EINVAL);
+	o.flags = DAXVM_OPT_BATCHING; /* a DaxVM option without DAXVM */
+	CHECK(daxvm_map(regular_file, &o, &m) == -EINVAL);
+	o.flags = DAXVM_OPT_PRIVATE | DAXVM_OPT_SYNC; /* the kernel refuses it */
+	CHECK(daxvm_map(regular_file, &o, &m) == -EINVAL);
+	CHECK(m == NULL);
 	CHECK(daxvm_map(NULL, NULL, &m) == -EINVAL);
 	CHECK(daxvm_map(regular_file, NULL, NULL) == -EINVAL);
 	CHECK(daxvm_unmap(NULL) == -EINVAL);
+	CHECK(daxvm_unmap(&m) == -EINVAL);
 	CHECK(daxvm_probe_dax(regular_file) == 0);
 	CHECK(daxvm_probe_map_sync(regular_file) == 0);
 	CHECK(daxvm_probe_dax("/nonexistent/x") == -ENOENT);
@@ -87,7 +95,7 @@ int c_knobs(const char *proc_root)
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_TABLES_IN_PMEM, "pmem0", &v) == -DAXVM_ENOKNOB);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "nope", &v) == -ENODEV);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, NULL, &v) == -EINVAL);
-	CHECK(daxvm_knob_get(proc_root, 42, NULL, &v) == -EINVAL);
+	CHECK(daxvm_knob_get(proc_root, (enum daxvm_knob)42, NULL, &v) == -EINVAL);
 	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_MSYNC, NULL, NULL) == -EINVAL);
 	return 0;
 }

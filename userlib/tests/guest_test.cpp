@@ -59,10 +59,9 @@ class Guest : public ::testing::Test {
     ASSERT_TRUE(p->dax) << dir << " is not a DAX mount (mount -o dax=always)";
   }
 
-  daxvm::map_options daxvm_opts(daxvm::access mode = daxvm::access::read_only) {
+  daxvm::map_options daxvm_opts(daxvm::map_flags mode = daxvm::map_flags::none) {
     daxvm::map_options o;
-    o.mode = mode;
-    o.daxvm = true;  // policy::fail: a fallback would hide a broken kernel
+    o.flags = mode | daxvm::map_flags::daxvm;  // no fallback: a fallback would hide a broken kernel
     return o;
   }
 };
@@ -78,8 +77,8 @@ TEST_F(Guest, ProbeSeesDaxAndMapSync) {
 
 TEST_F(Guest, MapSyncWorksOnDax) {
   daxvm::map_options o;
-  o.mode = daxvm::access::read_write;
-  o.map_sync = true;
+  o.flags |= daxvm::map_flags::write;
+  o.flags |= daxvm::map_flags::sync;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::none);
@@ -131,7 +130,7 @@ TEST_F(Guest, DaxvmReadOnlyWriteFaults) {
 // mapping of one file share PTE pages but not rights.
 TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
   REQUIRE_DAXVM();
-  auto rw = mapping::map(file, daxvm_opts(daxvm::access::read_write));
+  auto rw = mapping::map(file, daxvm_opts(daxvm::map_flags::write));
   auto ro = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(rw && ro);
   std::memcpy(rw->writable_bytes().data() + 7, "PMD", 3);
@@ -146,7 +145,7 @@ TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
 
 TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
   REQUIRE_DAXVM();
-  auto m = mapping::map(file, daxvm_opts(daxvm::access::read_write));
+  auto m = mapping::map(file, daxvm_opts(daxvm::map_flags::write));
   ASSERT_TRUE(m) << m.error().message();
   std::memcpy(m->writable_bytes().data() + two_mib + 5, "durable", 7);
   EXPECT_FALSE(m->sync(two_mib + 5, 7));
@@ -156,8 +155,8 @@ TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
 
 TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
   REQUIRE_DAXVM();
-  auto o = daxvm_opts(daxvm::access::read_write);
-  o.no_msync = true;
+  auto o = daxvm_opts(daxvm::map_flags::write);
+  o.flags |= daxvm::map_flags::no_msync;
   auto m = mapping::map(file, o);
   if (!m) SKIP_IF_UNIMPLEMENTED(m.error());
   ASSERT_TRUE(m) << m.error().message();
@@ -183,7 +182,7 @@ TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
   testutil::write_file(other / "f", "x");
   if (daxvm::probe_file(other / "f")->dax) GTEST_SKIP() << "$TMPDIR is DAX too";
   daxvm::map_options o;
-  o.daxvm = true;
+  o.flags |= daxvm::map_flags::daxvm;
   EXPECT_EQ(mapping::map(other / "f", o).error(), daxvm::errc::not_dax);
   int fd = ::open((other / "f").c_str(), O_RDONLY);
   void* a = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_DAXVM, fd, 0);
@@ -196,12 +195,12 @@ TEST_F(Guest, DaxvmOnNonDaxFileIsNotDax) {
 TEST_F(Guest, OptionTheKernelLacksIsNamed) {
   REQUIRE_DAXVM();
   auto o = daxvm_opts();
-  o.ephemeral = true;  // no kernel patch implements it yet
+  o.flags |= daxvm::map_flags::ephemeral;  // no kernel patch implements it yet
   auto m = mapping::map(file, o);
   if (m) GTEST_SKIP() << "this kernel supports the ephemeral heap";
   // Not "not on a DAX mount": the file is, only the option is missing.
   EXPECT_EQ(m.error(), daxvm::errc::option_unsupported) << m.error().message();
-  o.on_unsupported = daxvm::policy::fallback;
+  o.flags |= daxvm::map_flags::fallback;
   auto f = mapping::map(file, o);
   ASSERT_TRUE(f) << f.error().message();
   EXPECT_EQ(f->fallback(), daxvm::fallback_reason::option_unsupported);
@@ -226,7 +225,7 @@ TEST_F(Guest, BatchingAndFlushZombies) {
   ASSERT_TRUE(limit) << limit.error().message();
   ASSERT_FALSE(c.set(daxvm::knob::zombie_max_pages, 1u << 20));
   auto o = daxvm_opts();
-  o.batching = true;
+  o.flags |= daxvm::map_flags::batching;
   const void* last = nullptr;
   for (int i = 0; i < 64; ++i) {
     auto m = mapping::map(file, o);
@@ -277,9 +276,9 @@ TEST_F(Guest, DaxFileSystemWithoutDaxvm) {
   auto m = mapping::map(d / "f", o);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), daxvm::errc::fs_lacks_daxvm) << m.error().message();
-  o.on_unsupported = daxvm::policy::fallback;
-  o.map_sync = true;
-  o.mode = daxvm::access::read_write;
+  o.flags |= daxvm::map_flags::fallback;
+  o.flags |= daxvm::map_flags::sync;
+  o.flags |= daxvm::map_flags::write;
   auto f = mapping::map(d / "f", o);
   ASSERT_TRUE(f) << f.error().message();
   EXPECT_EQ(f->fallback(), daxvm::fallback_reason::fs_lacks_daxvm);

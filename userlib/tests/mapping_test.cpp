@@ -110,9 +110,9 @@ TEST(MappingErrors, MissingFileIsENOENT) {
 
 TEST(MappingErrors, DirectoryIsEISDIR) {
   temp_dir d;
-  for (auto mode : {daxvm::access::read_only, daxvm::access::read_write}) {
+  for (auto mode : {daxvm::map_flags::none, daxvm::map_flags::write}) {
     daxvm::map_options o;
-    o.mode = mode;
+    o.flags = mode;
     auto m = mapping::map(d.path(), o);
     ASSERT_FALSE(m);
     EXPECT_EQ(m.error(), std::errc::is_a_directory);
@@ -143,7 +143,7 @@ TEST_F(MappingTest, WritableMappingOfReadOnlyFdIsEACCES) {
   int fd = ::open(file.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   daxvm::map_options o;
-  o.mode = daxvm::access::read_write;
+  o.flags |= daxvm::map_flags::write;
   auto m = mapping::map(fd, o);
   ::close(fd);
   ASSERT_FALSE(m);
@@ -191,20 +191,35 @@ TEST(MappingErrors, NonRegularFileIsENODEV) {
 
 TEST_F(MappingTest, DaxvmFlagsWithPrivateAreEINVAL) {
   daxvm::map_options o;
-  o.private_copy = true;
-  o.daxvm = true;
-  o.on_unsupported = daxvm::policy::fallback;  // a misuse, not a missing feature
+  o.flags |= daxvm::map_flags::private_copy;
+  o.flags |= daxvm::map_flags::daxvm;
+  o.flags |= daxvm::map_flags::fallback;  // a misuse, not a missing feature
   auto m = mapping::map(file, o);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), std::errc::invalid_argument);
 }
 
+// The rules between options are checked, not implied.
+static_assert(daxvm::valid(daxvm::map_flags::daxvm | daxvm::map_flags::batching));
+static_assert(!daxvm::valid(daxvm::map_flags::batching));
+static_assert(!daxvm::valid(daxvm::map_flags::private_copy | daxvm::map_flags::sync));
+static_assert(!daxvm::valid(static_cast<daxvm::map_flags>(0x8000)));
+
+TEST_F(MappingTest, DaxvmOptionWithoutDaxvmIsEINVAL) {
+  using F = daxvm::map_flags;
+  for (auto f : {F::batching, F::ephemeral, F::no_msync, F::batching | F::fallback}) {
+    auto m = mapping::map(file, {.flags = f});
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error(), std::errc::invalid_argument);
+  }
+}
+
 TEST_F(MappingTest, KernelWithoutDaxvmFailsTyped) {
   if (daxvm_kernel()) GTEST_SKIP() << "this kernel has DaxVM";
-  for (auto set : {&daxvm::map_options::daxvm, &daxvm::map_options::batching,
-                   &daxvm::map_options::ephemeral, &daxvm::map_options::no_msync}) {
+  using F = daxvm::map_flags;
+  for (auto set : {F::daxvm, F::daxvm | F::batching, F::daxvm | F::ephemeral, F::daxvm | F::no_msync}) {
     daxvm::map_options o;
-    o.*set = true;
+    o.flags = set;
     auto m = mapping::map(file, o);
     ASSERT_FALSE(m);
     EXPECT_EQ(m.error(), errc::kernel_lacks_daxvm);
@@ -215,8 +230,9 @@ TEST_F(MappingTest, KernelWithoutDaxvmFailsTyped) {
 TEST_F(MappingTest, KernelWithoutDaxvmFallsBack) {
   if (daxvm_kernel()) GTEST_SKIP() << "this kernel has DaxVM";
   daxvm::map_options o;
-  o.daxvm = o.batching = o.ephemeral = o.no_msync = true;
-  o.on_unsupported = daxvm::policy::fallback;
+  o.flags |= daxvm::map_flags::daxvm | daxvm::map_flags::batching | daxvm::map_flags::ephemeral |
+             daxvm::map_flags::no_msync;
+  o.flags |= daxvm::map_flags::fallback;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::kernel_lacks_daxvm);
@@ -230,14 +246,14 @@ TEST_F(MappingTest, DaxvmOnNonDaxFileFailsOrFallsBack) {
   temp_dir proc;
   testutil::write_file(proc / "fs/daxvm/version", "1\n");
   daxvm::map_options o;
-  o.daxvm = true;
+  o.flags |= daxvm::map_flags::daxvm;
   o.proc_root = proc.path();
   auto failed = mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::not_dax);
   EXPECT_EQ(failed.error(), std::errc::operation_not_supported);
 
-  o.on_unsupported = daxvm::policy::fallback;
+  o.flags |= daxvm::map_flags::fallback;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::not_dax);
@@ -249,36 +265,36 @@ TEST_F(MappingTest, OptionsFollowTheKernelVersion) {
   temp_dir proc;
   testutil::write_file(proc / "fs/daxvm/version", "1\n");
   daxvm::map_options o;
-  o.batching = true;  // implies daxvm; uapi version 2
+  o.flags |= daxvm::map_flags::daxvm | daxvm::map_flags::batching;  // uapi version 2
   o.proc_root = proc.path();
   auto failed = mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::option_unsupported);
-  o.on_unsupported = daxvm::policy::fallback;
+  o.flags |= daxvm::map_flags::fallback;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::option_unsupported);
   EXPECT_EQ(m->mmap_flags() & (MAP_DAXVM | MAP_DAXVM_BATCHING), 0);
 
   testutil::write_file(proc / "fs/daxvm/version", "2\n");
-  o.on_unsupported = daxvm::policy::fail;
+  o.flags &= ~daxvm::map_flags::fallback;
   auto v2 = mapping::map(file, o);
   ASSERT_FALSE(v2);
   EXPECT_EQ(v2.error(), errc::not_dax);  // known option, file not DAX
-  o.batching = false;
-  o.ephemeral = true;  // no version has it
+  o.flags &= ~daxvm::map_flags::batching;
+  o.flags |= daxvm::map_flags::ephemeral;  // no version has it
   EXPECT_EQ(mapping::map(file, o).error(), errc::option_unsupported);
 }
 
 TEST_F(MappingTest, MapSyncOnNonDaxFailsOrFallsBack) {
   daxvm::map_options o;
-  o.map_sync = true;
-  o.mode = daxvm::access::read_write;
+  o.flags |= daxvm::map_flags::sync;
+  o.flags |= daxvm::map_flags::write;
   auto failed = mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::not_dax);
 
-  o.on_unsupported = daxvm::policy::fallback;
+  o.flags |= daxvm::map_flags::fallback;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::not_dax);
@@ -290,7 +306,7 @@ TEST_F(MappingTest, MapSyncOnTmpfsIsNotDax) {
   temp_dir shm("/dev/shm");
   testutil::write_file(shm / "f", "hello");
   daxvm::map_options o;
-  o.map_sync = true;
+  o.flags |= daxvm::map_flags::sync;
   auto m = mapping::map(shm / "f", o);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), errc::not_dax);
@@ -298,8 +314,8 @@ TEST_F(MappingTest, MapSyncOnTmpfsIsNotDax) {
 
 TEST_F(MappingTest, PrivateWritableMappingDoesNotChangeFile) {
   daxvm::map_options o;
-  o.mode = daxvm::access::read_write;
-  o.private_copy = true;
+  o.flags |= daxvm::map_flags::write;
+  o.flags |= daxvm::map_flags::private_copy;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->mmap_flags() & MAP_TYPE, MAP_PRIVATE);
@@ -309,7 +325,7 @@ TEST_F(MappingTest, PrivateWritableMappingDoesNotChangeFile) {
 
 TEST_F(MappingTest, PopulateStillMaps) {
   daxvm::map_options o;
-  o.populate = true;
+  o.flags |= daxvm::map_flags::populate;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m);
   EXPECT_NE(m->mmap_flags() & MAP_POPULATE, 0);
@@ -317,7 +333,7 @@ TEST_F(MappingTest, PopulateStillMaps) {
 
 TEST_F(MappingTest, WriteSyncIsVisibleThroughRead) {
   daxvm::map_options o;
-  o.mode = daxvm::access::read_write;
+  o.flags |= daxvm::map_flags::write;
   auto m = mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   ASSERT_TRUE(m->writable());
@@ -345,7 +361,7 @@ TEST_F(MappingTest, DestructorAndUnmapNeverMsync) {
   int before = g_msync_calls;
   {
     daxvm::map_options o;
-    o.mode = daxvm::access::read_write;
+    o.flags |= daxvm::map_flags::write;
     auto m = mapping::map(file, o);
     ASSERT_TRUE(m);
     m->writable_bytes()[0] = std::byte{'Q'};
@@ -444,9 +460,9 @@ TEST(WithFile, EmptyFileGivesEmptySpanAndMissingFileAnError) {
 
 TEST(EphemeralOptions, AskForDaxvmWithFallback) {
   auto o = daxvm::ephemeral_options();
-  EXPECT_TRUE(o.daxvm && o.ephemeral && o.batching);
-  EXPECT_EQ(o.on_unsupported, daxvm::policy::fallback);
-  EXPECT_EQ(o.mode, daxvm::access::read_only);
+  using F = daxvm::map_flags;
+  EXPECT_EQ(o.flags, F::daxvm | F::ephemeral | F::batching | F::fallback);
+  EXPECT_FALSE(has(o.flags, F::write));
 }
 
 TEST(FlushCpuCaches, RunsOnAnyRange) {

@@ -67,19 +67,26 @@ extern "C" {
 #endif
 
 /* ---- Mapping -------------------------------------------------------- */
-/* daxvm_map_opts.flags */
-#define DAXVM_OPT_WRITE 0x001     /* PROT_READ|PROT_WRITE, else read-only */
-#define DAXVM_OPT_DAXVM 0x002     /* MAP_DAXVM */
-#define DAXVM_OPT_BATCHING 0x004  /* MAP_DAXVM_BATCHING */
-#define DAXVM_OPT_EPHEMERAL 0x008 /* MAP_DAXVM_EPHEMERAL */
-#define DAXVM_OPT_POPULATE 0x010  /* MAP_POPULATE */
-#define DAXVM_OPT_SYNC 0x020      /* MAP_SYNC */
-#define DAXVM_OPT_NO_MSYNC 0x040  /* MAP_NO_MSYNC */
-#define DAXVM_OPT_PRIVATE 0x080   /* MAP_PRIVATE instead of MAP_SHARED_VALIDATE */
-#define DAXVM_OPT_FALLBACK 0x100  /* drop unsupported flags instead of failing */
+/* Mapping options, or-ed into daxvm_map_opts.flags. BATCHING, EPHEMERAL
+ * and NO_MSYNC are options of a MAP_DAXVM mapping: they need DAXVM (else
+ * -EINVAL), and PRIVATE excludes DAXVM and SYNC (-EINVAL). The C++ API's
+ * daxvm::map_flags has the same values. */
+enum daxvm_opt {
+	DAXVM_OPT_NONE = 0,
+	DAXVM_OPT_WRITE = 0x001,     /* PROT_READ|PROT_WRITE, else read-only */
+	DAXVM_OPT_DAXVM = 0x002,     /* MAP_DAXVM */
+	DAXVM_OPT_BATCHING = 0x004,  /* MAP_DAXVM_BATCHING (needs DAXVM) */
+	DAXVM_OPT_EPHEMERAL = 0x008, /* MAP_DAXVM_EPHEMERAL (needs DAXVM) */
+	DAXVM_OPT_POPULATE = 0x010,  /* MAP_POPULATE */
+	DAXVM_OPT_SYNC = 0x020,      /* MAP_SYNC */
+	DAXVM_OPT_NO_MSYNC = 0x040,  /* MAP_NO_MSYNC (needs DAXVM) */
+	DAXVM_OPT_PRIVATE = 0x080,   /* MAP_PRIVATE instead of MAP_SHARED_VALIDATE */
+	DAXVM_OPT_FALLBACK = 0x100,  /* drop unsupported flags instead of failing */
+	DAXVM_OPT_ALL = 0x1ff
+};
 
 struct daxvm_map_opts {
-	unsigned int flags; /* DAXVM_OPT_* */
+	unsigned int flags; /* enum daxvm_opt bits */
 	uint64_t offset;    /* file offset, page aligned */
 	size_t length;      /* 0 = up to end of file */
 };
@@ -103,13 +110,14 @@ int daxvm_map_fd(int fd, const struct daxvm_map_opts *opts,
 		 daxvm_mapping **out) DAXVM_NOEXCEPT;
 void *daxvm_mapping_addr(const daxvm_mapping *m) DAXVM_NOEXCEPT;
 size_t daxvm_mapping_size(const daxvm_mapping *m) DAXVM_NOEXCEPT;
-/* Returns an enum daxvm_fallback_reason. */
-int daxvm_mapping_fallback(const daxvm_mapping *m) DAXVM_NOEXCEPT;
+/* DAXVM_FALLBACK_NONE for NULL. */
+enum daxvm_fallback_reason daxvm_mapping_fallback(const daxvm_mapping *m) DAXVM_NOEXCEPT;
 /* Make [offset, offset+length) of the mapping durable; length 0 = from
  * offset to the end. */
 int daxvm_sync(daxvm_mapping *m, size_t offset, size_t length) DAXVM_NOEXCEPT;
-/* Unmaps and frees m (always freed, even on error). No msync. */
-int daxvm_unmap(daxvm_mapping *m) DAXVM_NOEXCEPT;
+/* Unmaps and frees *m (always freed, even on error) and sets *m to NULL,
+ * so a second call gives -EINVAL instead of a double free. No msync. */
+int daxvm_unmap(daxvm_mapping **m) DAXVM_NOEXCEPT;
 
 /* ---- Probe ----------------------------------------------------------- */
 /* proc_root NULL = "/proc". Returns the uapi version (>0) or -DAXVM_ENOKERNEL. */
@@ -132,9 +140,9 @@ enum daxvm_knob {
 };
 
 /* dev: block device name (e.g. "pmem0"); ignored for global knobs. */
-int daxvm_knob_get(const char *proc_root, int knob, const char *dev,
+int daxvm_knob_get(const char *proc_root, enum daxvm_knob knob, const char *dev,
 		   uint64_t *value) DAXVM_NOEXCEPT;
-int daxvm_knob_set(const char *proc_root, int knob, const char *dev,
+int daxvm_knob_set(const char *proc_root, enum daxvm_knob knob, const char *dev,
 		   uint64_t value) DAXVM_NOEXCEPT;
 /* Block device name of the file system holding path, e.g. "pmem0". */
 int daxvm_device_for_path(const char *path, char *buf, size_t buflen) DAXVM_NOEXCEPT;

@@ -84,29 +84,56 @@ struct file_probe {
 [[nodiscard]] result<file_probe> probe_fd(int fd);
 
 // ---- Mapping --------------------------------------------------------------
-enum class access { read_only, read_write };
-enum class policy { fail, fallback };
 enum class fallback_reason { none, kernel_lacks_daxvm, not_dax, option_unsupported, fs_lacks_daxvm };
 [[nodiscard]] const char* to_string(fallback_reason r) noexcept;
 
-// What to map and how (in the spirit of libpmem2's pmem2_config).
+// How to map, as one bitmask with the values of C's enum daxvm_opt. The
+// rules are checked, not implied: batching, ephemeral and no_msync need
+// daxvm, private_copy excludes daxvm and sync; map() answers
+// std::errc::invalid_argument otherwise (valid() tells beforehand).
+// Options the running kernel's DaxVM lacks (by its uapi version) give
+// errc::option_unsupported or, with fallback, are dropped without a trial
+// mmap; fallback_reason says why.
+enum class map_flags : unsigned {
+  none = DAXVM_OPT_NONE,
+  write = DAXVM_OPT_WRITE,            // PROT_WRITE, else read-only
+  daxvm = DAXVM_OPT_DAXVM,            // MAP_DAXVM: O(1) attach of prebuilt tables
+  batching = DAXVM_OPT_BATCHING,      // MAP_DAXVM_BATCHING: deferred TLB flush on unmap
+  ephemeral = DAXVM_OPT_EPHEMERAL,    // MAP_DAXVM_EPHEMERAL: per-process ephemeral heap
+  populate = DAXVM_OPT_POPULATE,      // MAP_POPULATE
+  sync = DAXVM_OPT_SYNC,              // MAP_SYNC: CPU-cache flush is enough for durability
+  no_msync = DAXVM_OPT_NO_MSYNC,      // MAP_NO_MSYNC: sync() flushes from user space
+  private_copy = DAXVM_OPT_PRIVATE,   // MAP_PRIVATE (no daxvm/sync)
+  fallback = DAXVM_OPT_FALLBACK,      // drop what is unsupported, map anyway
+};
+[[nodiscard]] constexpr map_flags operator|(map_flags a, map_flags b) noexcept {
+  return static_cast<map_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+[[nodiscard]] constexpr map_flags operator&(map_flags a, map_flags b) noexcept {
+  return static_cast<map_flags>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
+}
+[[nodiscard]] constexpr map_flags operator~(map_flags a) noexcept {
+  return static_cast<map_flags>(~static_cast<unsigned>(a) & DAXVM_OPT_ALL);
+}
+constexpr map_flags& operator|=(map_flags& a, map_flags b) noexcept { return a = a | b; }
+constexpr map_flags& operator&=(map_flags& a, map_flags b) noexcept { return a = a & b; }
+// Whether f holds any of the flags in which.
+[[nodiscard]] constexpr bool has(map_flags f, map_flags which) noexcept {
+  return (f & which) != map_flags::none;
+}
+// Whether the combination is one map() accepts (see above).
+[[nodiscard]] constexpr bool valid(map_flags f) noexcept {
+  using enum map_flags;
+  if ((static_cast<unsigned>(f) & ~unsigned{DAXVM_OPT_ALL}) != 0) return false;
+  if (has(f, batching | ephemeral | no_msync) && !has(f, daxvm)) return false;
+  return !(has(f, private_copy) && has(f, daxvm | sync));
+}
+
+// What to map and how: the same shape as C's struct daxvm_map_opts.
 struct map_options {
-  access mode = access::read_only;
+  map_flags flags = map_flags::none;
   std::uint64_t offset = 0;  // file offset; must be page aligned
   std::size_t length = 0;    // 0 = up to end of file
-  bool daxvm = false;        // MAP_DAXVM: O(1) attach of prebuilt tables
-  // The next three imply daxvm. Options the running kernel's DaxVM lacks
-  // (by its uapi version) give option_unsupported or, with fallback, are
-  // dropped without a trial mmap.
-  bool batching = false;     // MAP_DAXVM_BATCHING: deferred TLB flush on unmap
-  bool ephemeral = false;    // MAP_DAXVM_EPHEMERAL: per-process ephemeral heap
-  bool populate = false;     // MAP_POPULATE
-  bool map_sync = false;     // MAP_SYNC: CPU-cache flush is enough for durability
-  bool no_msync = false;     // MAP_NO_MSYNC: sync() flushes from user space
-  bool private_copy = false; // MAP_PRIVATE (DaxVM/sync flags not allowed)
-  // fail: report the unsupported feature; fallback: drop the DaxVM/sync
-  // flags, map normally and record why in mapping::fallback().
-  policy on_unsupported = policy::fail;
   std::filesystem::path proc_root = "/proc";  // tests point this elsewhere
 };
 
