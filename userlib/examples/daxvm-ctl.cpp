@@ -3,8 +3,8 @@
 //   daxvm-ctl set KNOB VALUE [PATH]
 //   daxvm-ctl flush-zombies
 // Per-mount knobs act on the mount holding PATH (default "."); global knobs
-// ignore it. Exit 0 ok, 1 error, 2 usage. DAXVM_PROC_ROOT / DAXVM_SYS_ROOT
-// replace /proc and /sys (tests, chroots).
+// ignore it. Exit 0 ok, 1 error, 2 usage. (Its tests run it on fake trees
+// with the library's DAXVM_PROC_ROOT / DAXVM_SYS_ROOT test seam.)
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -31,11 +31,6 @@ int fail(std::string_view what, std::error_code ec) {
   return 1;
 }
 
-std::filesystem::path env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
@@ -49,7 +44,7 @@ bool per_mount(daxvm::knob k) {
 
 int main(int argc, char** argv) {
   const std::string_view cmd = argc > 1 ? argv[1] : "";
-  const daxvm::control ctl(env_or("DAXVM_PROC_ROOT", "/proc"), env_or("DAXVM_SYS_ROOT", "/sys"));
+  const daxvm::control ctl;
 
   if (cmd == "flush-zombies" && argc == 2) {
     // The call only flushes this process's batched unmaps (it has none), so

@@ -52,10 +52,6 @@ int map_common(Target target, const daxvm_map_opts* opts, daxvm_mapping** out) n
   });
 }
 
-std::filesystem::path proc_or_default(const char* proc_root) {
-  return proc_root ? proc_root : "/proc";
-}
-
 }  // namespace
 
 extern "C" {
@@ -103,9 +99,9 @@ int daxvm_unmap(daxvm_mapping** m) noexcept {
   return rc;
 }
 
-int daxvm_probe_kernel(const char* proc_root) noexcept {
+int daxvm_probe_kernel() noexcept {
   return guarded([&] {
-    auto v = daxvm::kernel_version(proc_or_default(proc_root));
+    auto v = daxvm::kernel_version();
     return v ? *v : to_c(v.error());
   });
 }
@@ -126,10 +122,10 @@ int daxvm_probe_map_sync(const char* path) noexcept {
   });
 }
 
-int daxvm_knob_get(const char* proc_root, daxvm_knob k, const char* dev, uint64_t* value) noexcept {
+int daxvm_knob_get(daxvm_knob k, const char* dev, uint64_t* value) noexcept {
   if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
-    daxvm::control c(proc_or_default(proc_root));
+    const daxvm::control c;
     auto v = c.get(static_cast<daxvm::knob>(k), dev ? dev : "");
     if (!v) return to_c(v.error());
     *value = *v;
@@ -137,10 +133,10 @@ int daxvm_knob_get(const char* proc_root, daxvm_knob k, const char* dev, uint64_
   });
 }
 
-int daxvm_knob_set(const char* proc_root, daxvm_knob k, const char* dev, uint64_t value) noexcept {
+int daxvm_knob_set(daxvm_knob k, const char* dev, uint64_t value) noexcept {
   if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
   return guarded([&] {
-    daxvm::control c(proc_or_default(proc_root));
+    const daxvm::control c;
     return to_c(c.set(static_cast<daxvm::knob>(k), value, dev ? dev : ""));
   });
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "test_seam.hpp"
 
 namespace daxvm {
 namespace {
@@ -69,15 +70,13 @@ std::span<const knob> all_knobs() noexcept {
   return all;
 }
 
-control::control(std::filesystem::path proc_root, std::filesystem::path sys_root)
-    : proc_(std::move(proc_root)), sys_(std::move(sys_root)) {}
-
 std::filesystem::path control::knob_path(knob k, std::string_view dev) const {
   if (!known(k)) return {};
   const auto& i = info(k);
-  if (k == knob::msync) return proc_ / "fs/daxvm" / i.name;
-  if (k == knob::zombie_max_pages) return proc_ / "sys/vm" / i.name;
-  return proc_ / "fs/ext4" / std::string(dev) / i.name;
+  const auto& proc = detail::roots().proc;
+  if (k == knob::msync) return proc / "fs/daxvm" / i.name;
+  if (k == knob::zombie_max_pages) return proc / "sys/vm" / i.name;
+  return proc / "fs/ext4" / std::string(dev) / i.name;
 }
 
 // Map "knob file missing" to the most useful reason.
@@ -99,7 +98,7 @@ result<std::uint64_t> control::get(knob k, std::string_view dev) const {
   const auto& i = info(k);
   if (i.per_mount && !valid_dev(dev)) return fail(std::errc::invalid_argument);
   auto text = detail::read_text(knob_path(k, dev));
-  if (!text) return fail(is_missing(text.error()) ? missing_knob(*this, proc_, k, dev) : text.error());
+  if (!text) return fail(is_missing(text.error()) ? missing_knob(*this, detail::roots().proc, k, dev) : text.error());
   std::uint64_t v = 0;
   if (!detail::parse_u64(*text, v) || (i.boolean && v > 1)) return fail(errc::bad_knob_value);
   return v;
@@ -114,7 +113,7 @@ std::error_code control::set(knob k, std::uint64_t value, std::string_view dev) 
   int fd = ::open(knob_path(k, dev).c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     auto ec = detail::last_errno();
-    return is_missing(ec) ? missing_knob(*this, proc_, k, dev) : ec;
+    return is_missing(ec) ? missing_knob(*this, detail::roots().proc, k, dev) : ec;
   }
   const std::string text = std::to_string(value) + "\n";
   ssize_t n = ::write(fd, text.data(), text.size());  // the kernel parses one write
@@ -138,13 +137,13 @@ result<std::string> control::device_for(const std::filesystem::path& path) const
       std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
 
   // 1) sysfs knows block devices by number.
-  if (auto ev = detail::read_text(sys_ / "dev/block" / majmin / "uevent")) {
+  if (auto ev = detail::read_text(detail::roots().sys / "dev/block" / majmin / "uevent")) {
     std::istringstream in(*ev);
     for (std::string line; std::getline(in, line);)
       if (line.rfind("DEVNAME=", 0) == 0) return line.substr(8);
   }
   // 2) mountinfo: "id parent MAJ:MIN root mnt opts [tags] - fstype source ..."
-  if (auto mi = detail::read_text(proc_ / "self/mountinfo")) {
+  if (auto mi = detail::read_text(detail::roots().proc / "self/mountinfo")) {
     std::istringstream in(*mi);
     for (std::string line; std::getline(in, line);) {
       std::istringstream f(line);

@@ -108,7 +108,7 @@ result<mapping> mapping::map(int fd, const map_options& o) {
   // mmap() call is spent on finding out.
   int known = 0;
   if (use_daxvm) {
-    auto v = kernel_version(o.proc_root);
+    auto v = kernel_version();
     if (!v) {
       if (!fallback) return fail(errc::kernel_lacks_daxvm);
       use_daxvm = false;

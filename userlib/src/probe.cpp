@@ -7,7 +7,10 @@
 #include <cctype>
 #include <charconv>
 
+#include <cstdlib>
+
 #include "internal.hpp"
+#include "test_seam.hpp"
 
 namespace daxvm {
 namespace detail {
@@ -61,19 +64,43 @@ result<int> read_kernel_version(const std::filesystem::path& proc_root) {
 
 }  // namespace
 
-result<int> kernel_version(const std::filesystem::path& proc_root) {
-  // The running kernel cannot change under a process: probe the real
-  // /proc once (every mapping asks; short-lived mappings pay for syscalls).
-  if (proc_root == "/proc") {
-    static const result<int> running = read_kernel_version(proc_root);
-    return running;
-  }
-  return read_kernel_version(proc_root);
+namespace detail {
+
+namespace {
+std::filesystem::path env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
 }
 
-bool kernel_has_daxvm(const std::filesystem::path& proc_root) {
-  return kernel_version(proc_root).has_value();
+// DAXVM_PROC_ROOT and DAXVM_SYS_ROOT are for end-to-end tests of programs
+// (the examples' tests run daxvm-ctl on fake trees).
+fs_roots& current_roots() noexcept {
+  static fs_roots r{env_or("DAXVM_PROC_ROOT", "/proc"), env_or("DAXVM_SYS_ROOT", "/sys")};
+  return r;
 }
+}  // namespace
+
+const fs_roots& roots() noexcept { return current_roots(); }
+
+scoped_roots::scoped_roots(std::filesystem::path proc, std::filesystem::path sys)
+    : saved_(std::exchange(current_roots(), fs_roots{std::move(proc), std::move(sys)})) {}
+
+scoped_roots::~scoped_roots() { current_roots() = std::move(saved_); }
+
+}  // namespace detail
+
+result<int> kernel_version() {
+  // The running kernel cannot change under a process: probe the real
+  // /proc once (every mapping asks; short-lived mappings pay for syscalls).
+  const auto& proc = detail::roots().proc;
+  if (proc == "/proc") {
+    static const result<int> running = read_kernel_version(proc);
+    return running;
+  }
+  return read_kernel_version(proc);
+}
+
+bool kernel_has_daxvm() { return kernel_version().has_value(); }
 
 result<file_probe> probe_fd(int fd) {
   struct statx stx {};

@@ -24,7 +24,7 @@ int c_map_read_sync(const char *path, const char *expect, size_t len)
 	CHECK(daxvm_mapping_size(m) == len);
 	CHECK(memcmp(daxvm_mapping_addr(m), expect, len) == 0);
 	CHECK(daxvm_mapping_fallback(m) != DAXVM_FALLBACK_NONE ||
-	      daxvm_probe_kernel(NULL) > 0);
+	      daxvm_probe_kernel() > 0);
 	((char *)daxvm_mapping_addr(m))[0] = 'C';
 	CHECK(daxvm_sync(m, 0, 0) == 0);
 	CHECK(daxvm_sync(m, 1, 1) == 0);
@@ -74,29 +74,29 @@ int c_errors(const char *empty_file, const char *regular_file)
 
 int c_no_kernel(void)
 {
-	CHECK(daxvm_probe_kernel(NULL) == -DAXVM_ENOKERNEL);
+	CHECK(daxvm_probe_kernel() == -DAXVM_ENOKERNEL);
 	CHECK(daxvm_migrate_tables(0, DAXVM_MIGRATE_TO_DRAM) == -DAXVM_ENOKERNEL);
 	CHECK(daxvm_flush_zombies(0) == -DAXVM_ENOKERNEL);
 	return 0;
 }
 
-int c_knobs(const char *proc_root)
+int c_knobs(void)
 {
 	uint64_t v = 99;
-	CHECK(daxvm_probe_kernel(proc_root) == DAXVM_UAPI_VERSION);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_ZOMBIE_MAX_PAGES, NULL, &v) == 0);
+	CHECK(daxvm_probe_kernel() == DAXVM_UAPI_VERSION);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_ZOMBIE_MAX_PAGES, NULL, &v) == 0);
 	CHECK(v == 33);
-	CHECK(daxvm_knob_set(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", 1) == 0);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", &v) == 0);
+	CHECK(daxvm_knob_set(DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", 1) == 0);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", &v) == 0);
 	CHECK(v == 1);
-	CHECK(daxvm_knob_set(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", 2) == -DAXVM_EBADKNOB);
-	CHECK(daxvm_knob_set(proc_root, DAXVM_KNOB_KBYTES_OCCUPIED, "pmem0", 1) == -DAXVM_EKNOBRO);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PREZERO, "pmem0", &v) == -DAXVM_ENOKNOB);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_TABLES_IN_PMEM, "pmem0", &v) == -DAXVM_ENOKNOB);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, "nope", &v) == -ENODEV);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_PAGE_TABLES_ON, NULL, &v) == -EINVAL);
-	CHECK(daxvm_knob_get(proc_root, (enum daxvm_knob)42, NULL, &v) == -EINVAL);
-	CHECK(daxvm_knob_get(proc_root, DAXVM_KNOB_MSYNC, NULL, NULL) == -EINVAL);
+	CHECK(daxvm_knob_set(DAXVM_KNOB_PAGE_TABLES_ON, "pmem0", 2) == -DAXVM_EBADKNOB);
+	CHECK(daxvm_knob_set(DAXVM_KNOB_KBYTES_OCCUPIED, "pmem0", 1) == -DAXVM_EKNOBRO);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_PREZERO, "pmem0", &v) == -DAXVM_ENOKNOB);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_TABLES_IN_PMEM, "pmem0", &v) == -DAXVM_ENOKNOB);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_PAGE_TABLES_ON, "nope", &v) == -ENODEV);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_PAGE_TABLES_ON, NULL, &v) == -EINVAL);
+	CHECK(daxvm_knob_get((enum daxvm_knob)42, NULL, &v) == -EINVAL);
+	CHECK(daxvm_knob_get(DAXVM_KNOB_MSYNC, NULL, NULL) == -EINVAL);
 	return 0;
 }
 

@@ -8,7 +8,7 @@ extern "C" {
 int c_map_read_sync(const char *path, const char *expect, size_t len);
 int c_errors(const char *empty_file, const char *regular_file);
 int c_no_kernel(void);
-int c_knobs(const char *proc_root);
+int c_knobs(void); /* on the fake proc tree the caller set up */
 int c_device(const char *path);
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #include <daxvm/daxvm.h>
 
 #include "c_api_check.h"
+#include "test_seam.hpp"
 #include "test_util.hpp"
 
 using testutil::temp_dir;
@@ -33,7 +34,8 @@ TEST(CApi, KnobsOnFakeProc) {
   testutil::write_file(proc / "sys/vm/zombie_max_pages", "33\n");
   testutil::write_file(proc / "fs/ext4/pmem0/daxvm_page_tables_on", "0\n");
   testutil::write_file(proc / "fs/ext4/pmem0/daxvm_kbytes_occupied", "8\n");
-  EXPECT_EQ(c_knobs(proc.path().c_str()), 0);
+  daxvm::detail::scoped_roots fake(proc.path());
+  EXPECT_EQ(c_knobs(), 0);
 }
 
 TEST(CApi, DeviceForPath) {

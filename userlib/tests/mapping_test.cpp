@@ -10,6 +10,7 @@
 
 #include <daxvm/daxvm.hpp>
 
+#include "test_seam.hpp"
 #include "test_util.hpp"
 
 using daxvm::errc;
@@ -247,7 +248,7 @@ TEST_F(MappingTest, DaxvmOnNonDaxFileFailsOrFallsBack) {
   testutil::write_file(proc / "fs/daxvm/version", "1\n");
   daxvm::map_options o;
   o.flags |= daxvm::map_flags::daxvm;
-  o.proc_root = proc.path();
+  daxvm::detail::scoped_roots fake(proc.path());
   auto failed = mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::not_dax);
@@ -266,7 +267,7 @@ TEST_F(MappingTest, OptionsFollowTheKernelVersion) {
   testutil::write_file(proc / "fs/daxvm/version", "1\n");
   daxvm::map_options o;
   o.flags |= daxvm::map_flags::daxvm | daxvm::map_flags::batching;  // uapi version 2
-  o.proc_root = proc.path();
+  daxvm::detail::scoped_roots fake(proc.path());
   auto failed = mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::option_unsupported);

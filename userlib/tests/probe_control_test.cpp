@@ -5,6 +5,9 @@
 
 #include <daxvm/daxvm.hpp>
 
+#include <optional>
+
+#include "test_seam.hpp"
 #include "test_util.hpp"
 
 using daxvm::control;
@@ -19,6 +22,7 @@ bool real_daxvm() { return std::filesystem::exists("/proc/fs/daxvm/version"); }
 // A proc tree as a DaxVM kernel with one ext4 DAX mount "pmem0" shows it.
 struct fake_proc {
   temp_dir root;
+  std::optional<daxvm::detail::scoped_roots> roots;  // set once the tree exists
   fake_proc() {
     testutil::write_file(root / "fs/daxvm/version", "1\n");
     testutil::write_file(root / "fs/daxvm/daxvm_msync", "1\n");
@@ -29,8 +33,9 @@ struct fake_proc {
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_prezero", "0\n");
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_prezeroed_blocks", "77\n");
     testutil::write_file(root / "fs/ext4/pmem0/daxvm_tables_in_pmem", "1\n");
+    roots.emplace(root.path());
   }
-  control ctl() const { return control(root.path()); }
+  control ctl() const { return {}; }
 };
 
 }  // namespace
@@ -45,16 +50,17 @@ TEST(Probe, RealKernelHasNoDaxvm) {
 
 TEST(Probe, VersionFileParsing) {
   temp_dir proc;
-  EXPECT_EQ(daxvm::kernel_version(proc.path()).error(), errc::kernel_lacks_daxvm);
+  daxvm::detail::scoped_roots fake(proc.path());
+  EXPECT_EQ(daxvm::kernel_version().error(), errc::kernel_lacks_daxvm);
   testutil::write_file(proc / "fs/daxvm/version", "1\n");
-  ASSERT_TRUE(daxvm::kernel_version(proc.path()));
-  EXPECT_EQ(*daxvm::kernel_version(proc.path()), 1);
-  EXPECT_TRUE(daxvm::kernel_has_daxvm(proc.path()));
+  ASSERT_TRUE(daxvm::kernel_version());
+  EXPECT_EQ(*daxvm::kernel_version(), 1);
+  EXPECT_TRUE(daxvm::kernel_has_daxvm());
   for (const char* bad : {"", "x\n", "1x\n", "0\n", "-1\n", "99999999999999999999\n"}) {
     testutil::write_file(proc / "fs/daxvm/version", bad);
-    auto v = daxvm::kernel_version(proc.path());
+    auto v = daxvm::kernel_version();
     EXPECT_EQ(v.error(), errc::bad_knob_value) << "content: " << bad;
-    EXPECT_FALSE(daxvm::kernel_has_daxvm(proc.path()));
+    EXPECT_FALSE(daxvm::kernel_has_daxvm());
   }
 }
 
@@ -98,7 +104,7 @@ TEST(Knobs, ReadAll) {
 }
 
 TEST(Knobs, PathsMatchTheContract) {
-  control c("/proc");
+  control c;
   EXPECT_EQ(c.knob_path(knob::page_tables_on, "pmem0"), "/proc/fs/ext4/pmem0/daxvm_page_tables_on");
   EXPECT_EQ(c.knob_path(knob::kbytes_occupied, "pmem0"), "/proc/fs/ext4/pmem0/daxvm_kbytes_occupied");
   EXPECT_EQ(c.knob_path(knob::zeroout_blocks, "pmem0"), "/proc/fs/ext4/pmem0/daxvm_zeroout_blocks");
@@ -212,7 +218,8 @@ TEST(Syscalls, WithoutDaxvmNeverCallTheKernel) {
   EXPECT_EQ(c.migrate_tables(0), errc::kernel_lacks_daxvm);
   EXPECT_EQ(c.flush_zombies(), errc::kernel_lacks_daxvm);
   temp_dir empty_proc;
-  EXPECT_EQ(control(empty_proc.path()).flush_zombies(), errc::kernel_lacks_daxvm);
+  daxvm::detail::scoped_roots fake(empty_proc.path());
+  EXPECT_EQ(control{}.flush_zombies(), errc::kernel_lacks_daxvm);
 }
 
 TEST(Control, OutOfRangeKnobIsInvalid) {
@@ -239,7 +246,8 @@ TEST(DeviceFor, UsesSysfsDevname) {
   auto majmin = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   testutil::write_file(sys / ("dev/block/" + majmin + "/uevent"),
                        "MAJOR=259\nMINOR=0\nDEVNAME=pmem0\nDEVTYPE=disk\n");
-  control c("/nonexistent-proc", sys.path());
+  daxvm::detail::scoped_roots fake("/nonexistent-proc", sys.path());
+  control c;
   auto dev = c.device_for(d / "f");
   ASSERT_TRUE(dev) << dev.error().message();
   EXPECT_EQ(*dev, "pmem0");
@@ -254,7 +262,8 @@ TEST(DeviceFor, FallsBackToMountinfo) {
   testutil::write_file(proc / "self/mountinfo",
                        "22 1 0:5 / /proc rw,nosuid shared:5 - proc proc rw\n"
                        "23 1 " + majmin + " / /mnt/pmem0 rw,relatime shared:1 - ext4 /dev/pmem0p1 rw,dax=always\n");
-  control c(proc.path(), sys.path());
+  daxvm::detail::scoped_roots fake(proc.path(), sys.path());
+  control c;
   auto dev = c.device_for(d / "f");
   ASSERT_TRUE(dev) << dev.error().message();
   EXPECT_EQ(*dev, "pmem0p1");

@@ -120,8 +120,8 @@ int daxvm_sync(daxvm_mapping *m, size_t offset, size_t length) DAXVM_NOEXCEPT;
 int daxvm_unmap(daxvm_mapping **m) DAXVM_NOEXCEPT;
 
 /* ---- Probe ----------------------------------------------------------- */
-/* proc_root NULL = "/proc". Returns the uapi version (>0) or -DAXVM_ENOKERNEL. */
-int daxvm_probe_kernel(const char *proc_root) DAXVM_NOEXCEPT;
+/* Returns the uapi version (>0, /proc/fs/daxvm/version) or -DAXVM_ENOKERNEL. */
+int daxvm_probe_kernel(void) DAXVM_NOEXCEPT;
 /* Returns 1 if the file is on a DAX mount, 0 if not, negative on error. */
 int daxvm_probe_dax(const char *path) DAXVM_NOEXCEPT;
 /* Returns 1 if MAP_SYNC works for the file, 0 if not, negative on error. */
@@ -140,9 +140,9 @@ enum daxvm_knob {
 };
 
 /* dev: block device name (e.g. "pmem0"); ignored for global knobs. */
-int daxvm_knob_get(const char *proc_root, enum daxvm_knob knob, const char *dev,
+int daxvm_knob_get(enum daxvm_knob knob, const char *dev,
 		   uint64_t *value) DAXVM_NOEXCEPT;
-int daxvm_knob_set(const char *proc_root, enum daxvm_knob knob, const char *dev,
+int daxvm_knob_set(enum daxvm_knob knob, const char *dev,
 		   uint64_t value) DAXVM_NOEXCEPT;
 /* Block device name of the file system holding path, e.g. "pmem0". */
 int daxvm_device_for_path(const char *path, char *buf, size_t buflen) DAXVM_NOEXCEPT;

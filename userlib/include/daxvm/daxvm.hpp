@@ -69,11 +69,11 @@ inline constexpr int map_ephemeral = MAP_DAXVM_EPHEMERAL;
 inline constexpr int map_no_msync = MAP_NO_MSYNC;
 
 // ---- Probe ----------------------------------------------------------------
-// DaxVM uapi version from <proc_root>/fs/daxvm/version, or
+// DaxVM uapi version from /proc/fs/daxvm/version, or
 // errc::kernel_lacks_daxvm. Syscall numbers alone prove nothing (reused
 // upstream), so this file is the only test.
-[[nodiscard]] result<int> kernel_version(const std::filesystem::path& proc_root = "/proc");
-[[nodiscard]] bool kernel_has_daxvm(const std::filesystem::path& proc_root = "/proc");
+[[nodiscard]] result<int> kernel_version();
+[[nodiscard]] bool kernel_has_daxvm();
 
 struct file_probe {
   bool dax_known = false;  // the file system reports STATX_ATTR_DAX at all
@@ -134,7 +134,6 @@ struct map_options {
   map_flags flags = map_flags::none;
   std::uint64_t offset = 0;  // file offset; must be page aligned
   std::size_t length = 0;    // 0 = up to end of file
-  std::filesystem::path proc_root = "/proc";  // tests point this elsewhere
 };
 
 // Options for short-lived read-only mappings (web server, text search).
@@ -227,13 +226,12 @@ enum class knob {
 // Every knob, in enum order (for tools that list or record them all).
 [[nodiscard]] std::span<const knob> all_knobs() noexcept;
 
+// Knobs under /proc/fs/daxvm, /proc/sys/vm, /proc/fs/ext4/<dev>; the
+// device of a path from /sys and /proc/self/mountinfo.
 class control {
  public:
-  explicit control(std::filesystem::path proc_root = "/proc",
-                   std::filesystem::path sys_root = "/sys");
-
-  [[nodiscard]] result<int> version() const { return kernel_version(proc_); }
-  [[nodiscard]] bool has_daxvm() const { return kernel_has_daxvm(proc_); }
+  [[nodiscard]] result<int> version() const { return kernel_version(); }
+  [[nodiscard]] bool has_daxvm() const { return kernel_has_daxvm(); }
 
   // Block device name (e.g. "pmem0") of the file system holding path.
   [[nodiscard]] result<std::string> device_for(const std::filesystem::path& path) const;
@@ -251,10 +249,6 @@ class control {
                                  unsigned flags = DAXVM_MIGRATE_TO_DRAM) const;
   // Unmap this process's batched (MAP_DAXVM_BATCHING) unmaps now.
   [[nodiscard]] std::error_code flush_zombies(unsigned flags = 0) const;
-
- private:
-  std::filesystem::path proc_;
-  std::filesystem::path sys_;
 };
 
 }  // namespace daxvm
