@@ -1,6 +1,7 @@
 // Thin C adapter over the C++ core. No exception crosses this boundary.
 #include <cstring>
 #include <new>
+#include <optional>
 #include <utility>
 
 #include "internal.hpp"
@@ -38,6 +39,17 @@ int guarded(F&& f) noexcept {
 daxvm::map_options to_options(const daxvm_map_opts* o) {
   if (!o) return {};
   return {.flags = static_cast<daxvm::map_flags>(o->flags), .offset = o->offset, .length = o->length};
+}
+
+// A C caller may pass any int as an enum daxvm_knob, while C++ gives that
+// enum only the range of its enumerators: read the bits as an int (no
+// enum load, which UBSan rightly flags) and check the range.
+std::optional<daxvm::knob> from_c(const daxvm_knob& k) noexcept {
+  static_assert(sizeof(daxvm_knob) == sizeof(int));
+  int raw = 0;
+  std::memcpy(&raw, &k, sizeof raw);
+  if (raw < DAXVM_KNOB_PAGE_TABLES_ON || raw > DAXVM_KNOB_TABLES_IN_PMEM) return std::nullopt;
+  return static_cast<daxvm::knob>(raw);
 }
 
 template <class Target>
@@ -122,22 +134,24 @@ int daxvm_probe_map_sync(const char* path) noexcept {
   });
 }
 
-int daxvm_knob_get(daxvm_knob k, const char* dev, uint64_t* value) noexcept {
-  if (!value || k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
+int daxvm_knob_get(daxvm_knob knob, const char* dev, uint64_t* value) noexcept {
+  const auto k = from_c(knob);
+  if (!value || !k) return -EINVAL;
   return guarded([&] {
     const daxvm::control c;
-    auto v = c.get(static_cast<daxvm::knob>(k), dev ? dev : "");
+    auto v = c.get(*k, dev ? dev : "");
     if (!v) return to_c(v.error());
     *value = *v;
     return 0;
   });
 }
 
-int daxvm_knob_set(daxvm_knob k, const char* dev, uint64_t value) noexcept {
-  if (k < DAXVM_KNOB_PAGE_TABLES_ON || k > DAXVM_KNOB_TABLES_IN_PMEM) return -EINVAL;
+int daxvm_knob_set(daxvm_knob knob, const char* dev, uint64_t value) noexcept {
+  const auto k = from_c(knob);
+  if (!k) return -EINVAL;
   return guarded([&] {
     const daxvm::control c;
-    return to_c(c.set(static_cast<daxvm::knob>(k), value, dev ? dev : ""));
+    return to_c(c.set(*k, value, dev ? dev : ""));
   });
 }
 
