@@ -54,7 +54,8 @@ class runner {
 // (kernel without DaxVM, file not on DAX, ...). Never substitutes a mapping.
 std::optional<std::string> check_mappable(const std::filesystem::path& file,
                                           const map_variant& v, bool writable);
-daxvm::map_options to_options(const map_variant& v, bool writable);
+// Read-only or writable: the caller picks mapping or writable_mapping.
+daxvm::map_options to_options(const map_variant& v);
 
 // Non-temporal copy (movnt on x86-64, plain copy elsewhere); ends with sfence.
 void copy_nt(void* dst, const void* src, std::size_t len);

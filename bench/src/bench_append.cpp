@@ -153,10 +153,10 @@ int run_append(args& a) {
               continue;
             }
             if (::ftruncate(fd, static_cast<off_t>(off + asz)) != 0) fail_errno("ftruncate");
-            auto o = to_options(k.mv, true);
+            auto o = to_options(k.mv);
             o.offset = off;
             o.length = static_cast<std::size_t>(asz);
-            auto m = daxvm::mapping::map(fd, o);
+            auto m = daxvm::writable_mapping::map(fd, o);
             if (!m) throw std::system_error(m.error(), "map");
             void* dst = m->writable_bytes().data();
             if (k.nt) copy_nt(dst, src.data(), src.size());

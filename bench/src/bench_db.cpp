@@ -59,22 +59,31 @@ int run_db(args& a) {
           auto t0 = snapshot();
           int fd = ::open(file.c_str(), (update ? O_RDWR : O_RDONLY) | O_CLOEXEC);
           if (fd < 0) fail_errno("open " + file.string());
-          std::optional<daxvm::mapping> m;
+          // Writable only for updates; m is whichever was made.
+          std::optional<daxvm::mapping> ro;
+          std::optional<daxvm::writable_mapping> rw;
           if (mk) {
-            auto mm = daxvm::mapping::map(fd, to_options(*mk, update));
-            if (!mm) {
-              ::close(fd);
-              throw std::system_error(mm.error(), "map");
+            std::error_code ec;
+            if (update) {
+              auto w = daxvm::writable_mapping::map(fd, to_options(*mk));
+              if (w) rw = std::move(*w); else ec = w.error();
+            } else {
+              auto r = daxvm::mapping::map(fd, to_options(*mk));
+              if (r) ro = std::move(*r); else ec = r.error();
             }
-            m = std::move(*mm);
+            if (ec) {
+              ::close(fd);
+              throw std::system_error(ec, "map");
+            }
           }
+          daxvm::mapping* m = rw ? &*rw : ro ? &*ro : nullptr;
           std::atomic<int> failed{0};
           auto worker = [&](unsigned tid) {
             rng g(c.seed * 1000003 + tid);
             std::vector<char> rec(static_cast<std::size_t>(rsz), static_cast<char>('r' + tid));
             std::uint64_t sum = 0;
             auto* base = m ? m->bytes().data() : nullptr;
-            auto* wbase = m && update ? m->writable_bytes().data() : nullptr;
+            auto* wbase = rw ? rw->writable_bytes().data() : nullptr;
             for (std::uint64_t i = 0; i < ops; ++i) {
               std::uint64_t off = g.below(records) * rsz;
               if (update) {

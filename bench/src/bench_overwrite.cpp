@@ -70,7 +70,7 @@ int run_overwrite(args& a) {
             sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
             calls += 1;
           } else {
-            auto m = daxvm::mapping::map(fd, to_options(*mk, true));
+            auto m = daxvm::writable_mapping::map(fd, to_options(*mk));
             if (!m) throw std::system_error(m.error(), "map");
             auto* base = m->writable_bytes().data();
             auto s0 = std::chrono::steady_clock::now();

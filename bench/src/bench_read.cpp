@@ -72,7 +72,7 @@ std::uint64_t op_map(const std::filesystem::path& p, const map_variant& v,
   using clk = std::chrono::steady_clock;
   int fd = open_ro(p);
   auto t0 = clk::now();
-  auto m = daxvm::mapping::map(fd, to_options(v, false));
+  auto m = daxvm::mapping::map(fd, to_options(v));
   map_s += std::chrono::duration<double>(clk::now() - t0).count();
   if (!m) {
     ::close(fd);

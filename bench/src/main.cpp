@@ -88,11 +88,10 @@ void runner::run(const std::string& variant, json params, const std::string& key
   }
 }
 
-daxvm::map_options to_options(const map_variant& v, bool writable) {
+daxvm::map_options to_options(const map_variant& v) {
   // Never map_flags::fallback: never a silent plain mmap.
   using F = daxvm::map_flags;
   daxvm::map_options o;
-  if (writable) o.flags |= F::write;
   if (v.daxvm) o.flags |= F::daxvm;
   if (v.populate) o.flags |= F::populate;
   if (v.batching) o.flags |= F::batching;
@@ -102,14 +101,17 @@ daxvm::map_options to_options(const map_variant& v, bool writable) {
 
 std::optional<std::string> check_mappable(const std::filesystem::path& file,
                                           const map_variant& v, bool writable) {
-  auto m = daxvm::mapping::map(file, to_options(v, writable));
-  if (m) {
-    if (m->fallback() != daxvm::fallback_reason::none)
-      return std::string("fallback: ") + daxvm::to_string(m->fallback());
-    return std::nullopt;
-  }
-  if (is_unsupported(m.error())) return m.error().message();
-  throw std::system_error(m.error(), "map " + file.string());
+  auto check = [&](const auto& m) -> std::optional<std::string> {
+    if (m) {
+      if (m->fallback() != daxvm::fallback_reason::none)
+        return std::string("fallback: ") + daxvm::to_string(m->fallback());
+      return std::nullopt;
+    }
+    if (is_unsupported(m.error())) return m.error().message();
+    throw std::system_error(m.error(), "map " + file.string());
+  };
+  const auto o = to_options(v);
+  return writable ? check(daxvm::writable_mapping::map(file, o)) : check(daxvm::mapping::map(file, o));
 }
 
 void copy_nt(void* dst, const void* src, std::size_t len) {

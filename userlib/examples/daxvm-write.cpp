@@ -25,9 +25,9 @@ int main(int argc, char** argv) {
   }
   // sync: on DAX, page faults keep metadata durable.
   using F = daxvm::map_flags;
-  const daxvm::map_options opts{.flags = F::write | F::daxvm | F::sync | F::fallback,
+  const daxvm::map_options opts{.flags = F::daxvm | F::sync | F::fallback,
                                 .length = len};
-  auto m = daxvm::mapping::map(fd, opts);
+  auto m = daxvm::writable_mapping::map(fd, opts);
   ::close(fd);  // the mapping keeps the file alive
   if (!m) {
     std::fprintf(stderr, "%s: %s\n", argv[1], m.error().message().c_str());

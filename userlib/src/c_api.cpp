@@ -57,7 +57,15 @@ int map_common(Target target, const daxvm_map_opts* opts, daxvm_mapping** out) n
   if (!out) return -EINVAL;
   *out = nullptr;
   return guarded([&] {
-    auto r = daxvm::mapping::map(target, to_options(opts));
+    const auto o = to_options(opts);
+    // C has one mapping type: a writable_mapping is kept as its mapping part.
+    if (has(o.flags, daxvm::map_flags::write)) {
+      auto w = daxvm::writable_mapping::map(target, o);
+      if (!w) return to_c(w.error());
+      *out = new daxvm_mapping{std::move(*w)};
+      return 0;
+    }
+    auto r = daxvm::mapping::map(target, o);
     if (!r) return to_c(r.error());
     *out = new daxvm_mapping{std::move(*r)};
     return 0;

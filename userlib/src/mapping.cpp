@@ -76,16 +76,40 @@ mapping::~mapping() {
 }
 
 result<mapping> mapping::map(const std::filesystem::path& path, const map_options& o) {
+  if (has(o.flags, map_flags::write)) return fail(std::errc::invalid_argument);
+  return map_any(path, o);
+}
+
+result<mapping> mapping::map(int fd, const map_options& o) {
+  if (has(o.flags, map_flags::write)) return fail(std::errc::invalid_argument);
+  return map_any(fd, o);
+}
+
+result<writable_mapping> writable_mapping::map(const std::filesystem::path& path, map_options o) {
+  o.flags |= map_flags::write;
+  auto m = map_any(path, o);
+  if (!m) return fail(m.error());
+  return writable_mapping(std::move(*m));
+}
+
+result<writable_mapping> writable_mapping::map(int fd, map_options o) {
+  o.flags |= map_flags::write;
+  auto m = map_any(fd, o);
+  if (!m) return fail(m.error());
+  return writable_mapping(std::move(*m));
+}
+
+result<mapping> mapping::map_any(const std::filesystem::path& path, const map_options& o) {
   // A private writable mapping only needs read access to the file.
   bool rw = has(o.flags, map_flags::write) && !has(o.flags, map_flags::private_copy);
   int fd = ::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) return fail(detail::last_errno());
-  auto r = map(fd, o);
+  auto r = map_any(fd, o);
   ::close(fd);
   return r;
 }
 
-result<mapping> mapping::map(int fd, const map_options& o) {
+result<mapping> mapping::map_any(int fd, const map_options& o) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return fail(detail::last_errno());
   if (S_ISDIR(st.st_mode)) return fail(std::errc::is_a_directory);

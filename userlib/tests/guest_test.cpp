@@ -59,11 +59,8 @@ class Guest : public ::testing::Test {
     ASSERT_TRUE(p->dax) << dir << " is not a DAX mount (mount -o dax=always)";
   }
 
-  daxvm::map_options daxvm_opts(daxvm::map_flags mode = daxvm::map_flags::none) {
-    daxvm::map_options o;
-    o.flags = mode | daxvm::map_flags::daxvm;  // no fallback: a fallback would hide a broken kernel
-    return o;
-  }
+  // No fallback: a fallback would hide a broken kernel.
+  static daxvm::map_options daxvm_opts() { return {.flags = daxvm::map_flags::daxvm}; }
 };
 
 }  // namespace
@@ -77,9 +74,8 @@ TEST_F(Guest, ProbeSeesDaxAndMapSync) {
 
 TEST_F(Guest, MapSyncWorksOnDax) {
   daxvm::map_options o;
-  o.flags |= daxvm::map_flags::write;
   o.flags |= daxvm::map_flags::sync;
-  auto m = mapping::map(file, o);
+  auto m = daxvm::writable_mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::none);
   EXPECT_NE(m->mmap_flags() & MAP_SYNC, 0);
@@ -130,7 +126,7 @@ TEST_F(Guest, DaxvmReadOnlyWriteFaults) {
 // mapping of one file share PTE pages but not rights.
 TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
   REQUIRE_DAXVM();
-  auto rw = mapping::map(file, daxvm_opts(daxvm::map_flags::write));
+  auto rw = daxvm::writable_mapping::map(file, daxvm_opts());
   auto ro = mapping::map(file, daxvm_opts());
   ASSERT_TRUE(rw && ro);
   std::memcpy(rw->writable_bytes().data() + 7, "PMD", 3);
@@ -145,7 +141,7 @@ TEST_F(Guest, DaxvmWritableAndReadOnlyShareData) {
 
 TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
   REQUIRE_DAXVM();
-  auto m = mapping::map(file, daxvm_opts(daxvm::map_flags::write));
+  auto m = daxvm::writable_mapping::map(file, daxvm_opts());
   ASSERT_TRUE(m) << m.error().message();
   std::memcpy(m->writable_bytes().data() + two_mib + 5, "durable", 7);
   EXPECT_FALSE(m->sync(two_mib + 5, 7));
@@ -155,9 +151,9 @@ TEST_F(Guest, DaxvmWriteSyncDurableViaRead) {
 
 TEST_F(Guest, NoMsyncUsesUserSpaceFlush) {
   REQUIRE_DAXVM();
-  auto o = daxvm_opts(daxvm::map_flags::write);
+  auto o = daxvm_opts();
   o.flags |= daxvm::map_flags::no_msync;
-  auto m = mapping::map(file, o);
+  auto m = daxvm::writable_mapping::map(file, o);
   if (!m) SKIP_IF_UNIMPLEMENTED(m.error());
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_NE(m->mmap_flags() & MAP_NO_MSYNC, 0);
@@ -278,8 +274,7 @@ TEST_F(Guest, DaxFileSystemWithoutDaxvm) {
   EXPECT_EQ(m.error(), daxvm::errc::fs_lacks_daxvm) << m.error().message();
   o.flags |= daxvm::map_flags::fallback;
   o.flags |= daxvm::map_flags::sync;
-  o.flags |= daxvm::map_flags::write;
-  auto f = mapping::map(d / "f", o);
+  auto f = daxvm::writable_mapping::map(d / "f", o);
   ASSERT_TRUE(f) << f.error().message();
   EXPECT_EQ(f->fallback(), daxvm::fallback_reason::fs_lacks_daxvm);
   EXPECT_EQ(f->mmap_flags() & MAP_DAXVM, 0);

@@ -56,8 +56,7 @@ TEST_F(MappingTest, MapsWholeFileReadOnly) {
   auto m = mapping::map(file);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_TRUE(m->mapped());
-  EXPECT_FALSE(m->writable());
-  EXPECT_TRUE(m->writable_bytes().empty());
+  EXPECT_FALSE(m->writable());  // and no writable_bytes(): see tests/read_only_write.cpp
   ASSERT_EQ(m->size(), content.size());
   EXPECT_EQ(0, std::memcmp(m->bytes().data(), content.data(), content.size()));
   // Shared mappings always validate flags (plain MAP_SHARED drops unknown ones).
@@ -111,13 +110,12 @@ TEST(MappingErrors, MissingFileIsENOENT) {
 
 TEST(MappingErrors, DirectoryIsEISDIR) {
   temp_dir d;
-  for (auto mode : {daxvm::map_flags::none, daxvm::map_flags::write}) {
-    daxvm::map_options o;
-    o.flags = mode;
-    auto m = mapping::map(d.path(), o);
-    ASSERT_FALSE(m);
-    EXPECT_EQ(m.error(), std::errc::is_a_directory);
-  }
+  auto r = mapping::map(d.path());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::is_a_directory);
+  auto w = daxvm::writable_mapping::map(d.path());
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error(), std::errc::is_a_directory);
 }
 
 TEST(MappingErrors, UnreadableFileIsEACCES) {
@@ -144,8 +142,7 @@ TEST_F(MappingTest, WritableMappingOfReadOnlyFdIsEACCES) {
   int fd = ::open(file.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   daxvm::map_options o;
-  o.flags |= daxvm::map_flags::write;
-  auto m = mapping::map(fd, o);
+  auto m = daxvm::writable_mapping::map(fd, o);
   ::close(fd);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), std::errc::permission_denied);
@@ -290,13 +287,12 @@ TEST_F(MappingTest, OptionsFollowTheKernelVersion) {
 TEST_F(MappingTest, MapSyncOnNonDaxFailsOrFallsBack) {
   daxvm::map_options o;
   o.flags |= daxvm::map_flags::sync;
-  o.flags |= daxvm::map_flags::write;
-  auto failed = mapping::map(file, o);
+  auto failed = daxvm::writable_mapping::map(file, o);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), errc::not_dax);
 
   o.flags |= daxvm::map_flags::fallback;
-  auto m = mapping::map(file, o);
+  auto m = daxvm::writable_mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->fallback(), daxvm::fallback_reason::not_dax);
   EXPECT_EQ(m->mmap_flags() & MAP_SYNC, 0);
@@ -315,13 +311,18 @@ TEST_F(MappingTest, MapSyncOnTmpfsIsNotDax) {
 
 TEST_F(MappingTest, PrivateWritableMappingDoesNotChangeFile) {
   daxvm::map_options o;
-  o.flags |= daxvm::map_flags::write;
   o.flags |= daxvm::map_flags::private_copy;
-  auto m = mapping::map(file, o);
+  auto m = daxvm::writable_mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(m->mmap_flags() & MAP_TYPE, MAP_PRIVATE);
   m->writable_bytes()[0] = std::byte{'Z'};
   EXPECT_EQ(testutil::read_file(file), content);
+}
+
+TEST_F(MappingTest, ReadOnlyMapRefusesWriteFlag) {
+  auto m = mapping::map(file, {.flags = daxvm::map_flags::write});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), std::errc::invalid_argument);
 }
 
 TEST_F(MappingTest, PopulateStillMaps) {
@@ -334,8 +335,7 @@ TEST_F(MappingTest, PopulateStillMaps) {
 
 TEST_F(MappingTest, WriteSyncIsVisibleThroughRead) {
   daxvm::map_options o;
-  o.flags |= daxvm::map_flags::write;
-  auto m = mapping::map(file, o);
+  auto m = daxvm::writable_mapping::map(file, o);
   ASSERT_TRUE(m) << m.error().message();
   ASSERT_TRUE(m->writable());
   auto w = m->writable_bytes();
@@ -362,11 +362,10 @@ TEST_F(MappingTest, DestructorAndUnmapNeverMsync) {
   int before = g_msync_calls;
   {
     daxvm::map_options o;
-    o.flags |= daxvm::map_flags::write;
-    auto m = mapping::map(file, o);
+    auto m = daxvm::writable_mapping::map(file, o);
     ASSERT_TRUE(m);
     m->writable_bytes()[0] = std::byte{'Q'};
-    auto m2 = mapping::map(file, o);
+    auto m2 = daxvm::writable_mapping::map(file, o);
     ASSERT_TRUE(m2);
     EXPECT_FALSE(m2->unmap());
   }

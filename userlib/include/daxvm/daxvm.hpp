@@ -96,7 +96,7 @@ enum class fallback_reason { none, kernel_lacks_daxvm, not_dax, option_unsupport
 // mmap; fallback_reason says why.
 enum class map_flags : unsigned {
   none = DAXVM_OPT_NONE,
-  write = DAXVM_OPT_WRITE,            // PROT_WRITE, else read-only
+  write = DAXVM_OPT_WRITE,            // PROT_WRITE: what writable_mapping::map sets
   daxvm = DAXVM_OPT_DAXVM,            // MAP_DAXVM: O(1) attach of prebuilt tables
   batching = DAXVM_OPT_BATCHING,      // MAP_DAXVM_BATCHING: deferred TLB flush on unmap
   ephemeral = DAXVM_OPT_EPHEMERAL,    // MAP_DAXVM_EPHEMERAL: per-process ephemeral heap
@@ -139,7 +139,9 @@ struct map_options {
 // Options for short-lived read-only mappings (web server, text search).
 [[nodiscard]] map_options ephemeral_options();
 
-// A move-only file mapping. The destructor unmaps and never msyncs or throws.
+// A move-only, read-only file mapping: bytes() is all it offers, so a write
+// through it does not compile (writable_mapping below can be written).
+// The destructor unmaps and never msyncs or throws.
 class mapping {
  public:
   mapping() noexcept = default;
@@ -149,8 +151,9 @@ class mapping {
   mapping& operator=(const mapping&) = delete;
   ~mapping();
 
+  // opts.flags must not hold map_flags::write (EINVAL): use writable_mapping.
   [[nodiscard]] static result<mapping> map(const std::filesystem::path& path,
-                             const map_options& opts = {});
+                                           const map_options& opts = {});
   // fd stays owned by the caller.
   [[nodiscard]] static result<mapping> map(int fd, const map_options& opts = {});
 
@@ -164,11 +167,6 @@ class mapping {
   std::span<const std::byte> bytes() const noexcept {
     return {static_cast<const std::byte*>(addr_), len_};
   }
-  // Empty for read-only mappings.
-  std::span<std::byte> writable_bytes() noexcept {
-    if (!writable_) return {};
-    return {static_cast<std::byte*>(addr_), len_};
-  }
 
   // Make [offset, offset+length) of the mapping durable: msync(MS_SYNC) on
   // the page-aligned covering range, or cache-line flushes for no_msync.
@@ -176,6 +174,12 @@ class mapping {
   [[nodiscard]] std::error_code sync(std::size_t offset, std::size_t length) noexcept;
   // Unmap now and report munmap errors; the mapping becomes empty.
   [[nodiscard]] std::error_code unmap() noexcept;
+
+ protected:
+  // Either access; map_flags::write decides.
+  static result<mapping> map_any(const std::filesystem::path& path, const map_options& opts);
+  static result<mapping> map_any(int fd, const map_options& opts);
+  void* address() const noexcept { return addr_; }
 
  private:
   void* addr_ = nullptr;
@@ -185,6 +189,25 @@ class mapping {
   bool writable_ = false;
   bool user_flush_ = false;
   fallback_reason reason_ = fallback_reason::none;
+};
+
+// A writable file mapping (PROT_WRITE; with private_copy, copy-on-write).
+// Also readable: it is a mapping with writable_bytes().
+class writable_mapping : public mapping {
+ public:
+  writable_mapping() noexcept = default;
+
+  // map_flags::write is implied; the file must be open for writing.
+  [[nodiscard]] static result<writable_mapping> map(const std::filesystem::path& path,
+                                                    map_options opts = {});
+  [[nodiscard]] static result<writable_mapping> map(int fd, map_options opts = {});
+
+  [[nodiscard]] std::span<std::byte> writable_bytes() noexcept {
+    return {static_cast<std::byte*>(address()), size()};
+  }
+
+ private:
+  explicit writable_mapping(mapping&& m) noexcept : mapping(std::move(m)) {}
 };
 
 // Write back CPU cache lines covering the range (clwb/clflushopt/clflush +
