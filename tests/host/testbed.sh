@@ -275,9 +275,13 @@ fi
 # must render them exactly as Ansible does (libvirt provider).
 keys="vm_maxmem_mib vm_memory_slots vm_memory_with_nvdimms_mib vm_name testbed_build"
 ours=$("$TOP/scripts/config.py" $keys | paste -sd' ')
+# The overrides config.py applies too (ansible/local.yml, $DAXVM_CONFIG).
+extra=()
+[ -f "$TOP/ansible/local.yml" ] && extra+=(-e "@$TOP/ansible/local.yml")
+[ -n "${DAXVM_CONFIG:-}" ] && extra+=(-e "@$DAXVM_CONFIG")
 theirs=$(cd "$TOP/ansible" && ANSIBLE_CONFIG=$TOP/ansible/ansible.cfg ansible localhost -o -m debug \
 	-a "msg='$(for k in $keys; do printf '{{ %s }} ' "$k"; done)'" \
-	-e @group_vars/all.yml $([ -f local.yml ] && echo -e @local.yml) -e playbook_dir="$TOP/ansible" 2>&1 | sed -n 's/.*"msg": "\(.*\) "}.*/\1/p')
+	-e @group_vars/all.yml "${extra[@]}" -e playbook_dir="$TOP/ansible" 2>&1 | sed -n 's/.*"msg": "\(.*\) "}.*/\1/p')
 if [ -n "$ours" ] && [ "$ours" = "$theirs" ]; then
 	result config-derived-facts-agree pass
 else
