@@ -31,33 +31,6 @@ static long flush_zombies(unsigned int flags)
 	return syscall(__NR_daxvm_flush_zombies, flags);
 }
 
-static void set_limit(long pages)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", pages);
-	if (write_knob(LIMIT_KNOB, buf))
-		tap_die("set %s", LIMIT_KNOB);
-}
-
-/* Does /proc/self/maps have a mapping that starts at @addr? */
-static int mapped_at(void *addr)
-{
-	char line[512];
-	unsigned long start;
-	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		tap_die("open maps");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-", &start) == 1 &&
-		    start == (unsigned long)addr)
-			found = 1;
-	fclose(f);
-	return found;
-}
-
 static unsigned char *map_batched(int fd, unsigned long len)
 {
 	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -80,7 +53,7 @@ static void check_flag_rules(int fd)
 		munmap(p, PG);
 
 	/* Plain MAP_SHARED drops the flag: munmap() unmaps at once. */
-	set_limit(1000);
+	set_knob_num(LIMIT_KNOB, 1000);
 	p = mmap(NULL, PG, PROT_READ, MAP_SHARED | MAP_DAXVM |
 		 MAP_DAXVM_BATCHING, fd, 0);
 	if (p == MAP_FAILED)
@@ -101,7 +74,7 @@ static void check_zombie(int fd)
 	unsigned char *p, *q, v;
 	int ok, sig, e[4];
 
-	set_limit(100000);
+	set_knob_num(LIMIT_KNOB, 100000);
 	p = map_batched(fd, FILE_SIZE);
 	touch(p, FILE_SIZE);
 	tap_result(munmap(p, FILE_SIZE) == 0 && mapped_at(p) &&
@@ -154,7 +127,7 @@ static void check_limit(int fd)
 	unsigned char *p[5];
 	int i, held = 0, ok;
 
-	set_limit(4);
+	set_knob_num(LIMIT_KNOB, 4);
 	for (i = 0; i < 5; i++) {
 		p[i] = map_batched(fd, PG);
 		p[i][0] = i;
@@ -164,7 +137,7 @@ static void check_limit(int fd)
 	for (i = 0; i < 5; i++)
 		held += mapped_at(p[i]);
 	ok = held == 0;
-	set_limit(4);
+	set_knob_num(LIMIT_KNOB, 4);
 	for (i = 0; i < 4; i++) {
 		p[i] = map_batched(fd, PG);
 		munmap(p[i], PG);
@@ -184,7 +157,7 @@ static void check_limit(int fd)
 	tap_result(ok, "MAP_FIXED over a zombie flushes the batch");
 	munmap(p[4], PG);
 
-	set_limit(0);
+	set_knob_num(LIMIT_KNOB, 0);
 	p[0] = map_batched(fd, PG);
 	munmap(p[0], PG);
 	tap_result(!mapped_at(p[0]), "vm.zombie_max_pages=0: no batching");
@@ -194,7 +167,7 @@ static void check_knob(void)
 {
 	long before;
 
-	set_limit(17);
+	set_knob_num(LIMIT_KNOB, 17);
 	before = read_num(LIMIT_KNOB);
 	tap_result(before == 17 && write_knob(LIMIT_KNOB, "abc\n") == EINVAL &&
 		   read_num(LIMIT_KNOB) == 17,
@@ -214,7 +187,7 @@ static void check_truncate(void)
 
 	snprintf(path, sizeof(path), "%s/batch-trunc", dir);
 	snprintf(other, sizeof(other), "%s/batch-other", dir);
-	set_limit(100000);
+	set_knob_num(LIMIT_KNOB, 100000);
 	fd = make_pattern_file(path, 3, FILE_SIZE, 2 * MiB);
 	p = map_batched(fd, FILE_SIZE);
 	touch(p, FILE_SIZE);
@@ -307,7 +280,7 @@ static void check_shootdowns(int fd)
 		tap_skip("needs two CPUs and a TLB row in /proc/interrupts");
 		return;
 	}
-	set_limit(33);
+	set_knob_num(LIMIT_KNOB, 33);
 	/*
 	 * A second thread spinning on the other CPU makes every flush an
 	 * IPI: this thread on one CPU, the spinner pinned to the other, and
@@ -379,7 +352,7 @@ int main(int argc, char **argv)
 	check_truncate();
 	check_shootdowns(fd);
 
-	set_limit(old_limit);
+	set_knob_num(LIMIT_KNOB, old_limit);
 	close(fd);
 	unlink(path);
 	return tap_finish();

@@ -191,6 +191,34 @@ static inline int write_knob(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : errno;
 }
 
+/* Sets a numeric knob, or bails out. */
+static inline void set_knob_num(const char *path, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld\n", v);
+	if (write_knob(path, buf))
+		tap_die("set %s", path);
+}
+
+/* Does /proc/self/maps have a mapping that starts at @addr? */
+static inline int mapped_at(void *addr)
+{
+	char line[512];
+	unsigned long start;
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		tap_die("open maps");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-", &start) == 1 &&
+		    start == (unsigned long)addr)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
 static inline long minflt(void)
 {
 	struct rusage ru;

@@ -63,33 +63,6 @@ static long flush_zombies(void)
 	return syscall(__NR_daxvm_flush_zombies, 0);
 }
 
-static void set_knob(const char *knob, long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", v);
-	if (write_knob(knob, buf))
-		tap_die("set %s", knob);
-}
-
-/* Does /proc/self/maps have a mapping that starts at @addr? */
-static int mapped_at(void *addr)
-{
-	char line[512];
-	unsigned long start;
-	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		tap_die("open maps");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-", &start) == 1 &&
-		    start == (unsigned long)addr)
-			found = 1;
-	fclose(f);
-	return found;
-}
-
 static int maps_lines(void)
 {
 	char line[512];
@@ -301,7 +274,7 @@ static void check_syscalls(void)
 	unsigned char *h, *z;
 	int i, eh, ez;
 
-	set_knob(LIMIT_KNOB, 1000000);
+	set_knob_num(LIMIT_KNOB, 1000000);
 	for (i = 0; i < NR_OPS; i++) {
 		h = hole();
 		eh = ops[i].fn(h, ops[i].a);
@@ -346,7 +319,7 @@ static void check_map_count(void)
 	int i, n = 400, failed = -1, err = 0, ok;
 	unsigned char *p, *a;
 
-	set_knob(MAP_COUNT_KNOB, maps_lines() + 300);
+	set_knob_num(MAP_COUNT_KNOB, maps_lines() + 300);
 	for (i = 0; i < n; i++) {
 		p = mmap(NULL, PG, PROT_READ, BATCH_FLAGS, zfd, 0);
 		if (p == MAP_FAILED) {
@@ -373,7 +346,7 @@ static void check_map_count(void)
 		   "batching went on: %ld zombies made",
 		   daxvm_stat("zombies_made") - made);
 	flush_zombies();
-	set_knob(MAP_COUNT_KNOB, old);
+	set_knob_num(MAP_COUNT_KNOB, old);
 }
 
 static long long free_bytes(void)
@@ -411,7 +384,7 @@ static void check_blocks(void)
 	long long before, after;
 	int fd;
 
-	set_knob(LIMIT_KNOB, 1000000);
+	set_knob_num(LIMIT_KNOB, 1000000);
 	snprintf(path, sizeof(path), "%s/zombie-file", dir);
 	snprintf(other, sizeof(other), "%s/zombie-other", dir);
 
@@ -473,7 +446,7 @@ static void check_knob(void)
 	int i, e;
 	long v;
 
-	set_knob(LIMIT_KNOB, 17);
+	set_knob_num(LIMIT_KNOB, 17);
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
 		e = write_raw(bad[i], strlen(bad[i]));
 		v = read_num(LIMIT_KNOB);
@@ -522,7 +495,7 @@ int main(int argc, char **argv)
 	check_knob();
 
 	flush_zombies();
-	set_knob(LIMIT_KNOB, old_limit);
+	set_knob_num(LIMIT_KNOB, old_limit);
 	close(zfd);
 	unlink(path);
 	return tap_finish();
