@@ -12,11 +12,13 @@
 # logs in build/series/; ends with the summary line.
 #   series-check.sh                 (make series-check)
 #   SERIES_FROM=N series-check.sh   start the checks at patch N (all are applied)
+#   SERIES_TO=N series-check.sh     stop after patch N
 source "$(dirname "$0")/lib.sh"
 
 VARIANTS=${SERIES_VARIANTS:-normal vanilla debug}
 TESTS=${SERIES_TESTS:-daxvm-flags daxvm-map daxvm-small daxvm-msync daxvm-reuse}
 FROM=${SERIES_FROM:-1}
+TO=${SERIES_TO:-9999}
 DIR=$BUILD/series
 TREE=$DIR/linux
 OUT=$BUILD/results/series-check.json
@@ -48,6 +50,7 @@ n=0
 while read -r p; do
 	case $p in '' | '#'*) continue ;; esac
 	n=$((n + 1))
+	[ "$n" -le "$TO" ] || break
 	name=$(printf '%02d' "$n")
 	log "patch $name: $p"
 	if ! git -C "$TREE" -c gc.auto=0 am -q --3way "$PATCHES/$p" >"$DIR/$name-am.log" 2>&1; then
